@@ -38,11 +38,7 @@ pub fn encode_server_push(
 pub fn encode_server_reply(reply: &Reply, payload: &[u8]) -> Result<Vec<u8>, EncodeError> {
     let jr = ref_text(reply.join_ref.as_ref());
     let r = ref_text(reply.r#ref.as_ref());
-    encode(
-        KIND_REPLY,
-        &[("join_ref", &jr), ("ref", &r), ("topic", &reply.topic), ("status", &reply.status)],
-        payload,
-    )
+    encode(KIND_REPLY, &[("join_ref", &jr), ("ref", &r), ("topic", &reply.topic), ("status", &reply.status)], payload)
 }
 
 /// Encodes a server broadcast (kind 2).
@@ -54,11 +50,7 @@ pub fn encode_server_broadcast(topic: &str, event: &str, payload: &[u8]) -> Resu
 pub fn encode_client_push(msg: &Message, payload: &[u8]) -> Result<Vec<u8>, EncodeError> {
     let jr = ref_text(msg.join_ref.as_ref());
     let r = ref_text(msg.r#ref.as_ref());
-    encode(
-        KIND_PUSH,
-        &[("join_ref", &jr), ("ref", &r), ("topic", &msg.topic), ("event", &msg.event)],
-        payload,
-    )
+    encode(KIND_PUSH, &[("join_ref", &jr), ("ref", &r), ("topic", &msg.topic), ("event", &msg.event)], payload)
 }
 
 /// Decodes a frame sent by a client: only kind 0 (push) is valid.
@@ -84,7 +76,13 @@ pub fn decode_server(frame: &[u8]) -> Result<ServerMessage, DecodeError> {
         KIND_PUSH => {
             let [jr, topic, ev] = r.fields(["join_ref", "topic", "event"])?;
             let (join_ref, topic, event) = (opt_ref(jr), topic.to_owned(), ev.to_owned());
-            Ok(ServerMessage::Message(Message { join_ref, r#ref: None, topic, event, payload: Payload::Binary(r.payload()) }))
+            Ok(ServerMessage::Message(Message {
+                join_ref,
+                r#ref: None,
+                topic,
+                event,
+                payload: Payload::Binary(r.payload()),
+            }))
         }
         KIND_REPLY => {
             let [jr, rf, topic, status] = r.fields(["join_ref", "ref", "topic", "status"])?;
@@ -95,7 +93,13 @@ pub fn decode_server(frame: &[u8]) -> Result<ServerMessage, DecodeError> {
         KIND_BROADCAST => {
             let [topic, ev] = r.fields(["topic", "event"])?;
             let (topic, event) = (topic.to_owned(), ev.to_owned());
-            Ok(ServerMessage::Message(Message { join_ref: None, r#ref: None, topic, event, payload: Payload::Binary(r.payload()) }))
+            Ok(ServerMessage::Message(Message {
+                join_ref: None,
+                r#ref: None,
+                topic,
+                event,
+                payload: Payload::Binary(r.payload()),
+            }))
         }
         k => Err(DecodeError::binary(format!("unknown binary frame kind {k}"))),
     }

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use crate::error::DecodeError;
-use crate::message::{Payload, Ref};
+use crate::message::{event, Message, Payload, Ref, Reply, ServerMessage};
 
 pub(crate) fn write_ref(out: &mut Vec<u8>, r: Option<&Ref>) {
     match r {
@@ -48,18 +48,24 @@ pub(crate) fn take_string(v: Value, field: &str) -> Result<String, DecodeError> 
     }
 }
 
-/// Splits a text reply payload `{"status":..,"response":..}` into its parts.
-pub(crate) fn split_reply(payload: Value) -> Result<(String, Payload), Value> {
+/// Turns a decoded text frame into what a client sees: a `phx_reply` whose payload
+/// is an object with a string `status` becomes a [`Reply`] (a missing `response` is
+/// null); every other frame stays a [`Message`].
+///
+/// A `phx_reply` of another shape is passed on as a plain message rather than
+/// refused: Phoenix writes `"status":null` for a reply whose status is `nil`, and
+/// phoenix.js takes such a frame without error (it just matches no push).
+pub(crate) fn server_message(msg: Message) -> ServerMessage {
+    let Message { join_ref, r#ref, topic, event, payload } = msg;
     match payload {
-        Value::Object(mut map) if matches!(map.get("status"), Some(Value::String(_))) => {
-            let status = match map.remove("status") {
-                Some(Value::String(s)) => s,
-                _ => unreachable!("checked above"),
-            };
+        Payload::Json(Value::Object(mut map))
+            if event == event::REPLY && map.get("status").is_some_and(Value::is_string) =>
+        {
+            let Some(Value::String(status)) = map.remove("status") else { unreachable!("checked above") };
             let response = map.remove("response").unwrap_or(Value::Null);
-            Ok((status, Payload::Json(response)))
+            ServerMessage::Reply(Reply { join_ref, r#ref, topic, status, payload: Payload::Json(response) })
         }
-        other => Err(other),
+        payload => ServerMessage::Message(Message { join_ref, r#ref, topic, event, payload }),
     }
 }
 

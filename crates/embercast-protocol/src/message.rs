@@ -195,7 +195,8 @@ pub struct Broadcast {
 pub enum ServerMessage {
     /// A `phx_reply`, with its status and response taken apart.
     Reply(Reply),
-    /// A push, a broadcast (both refs null), `phx_error` or `phx_close`.
+    /// A push, a broadcast (both refs null), `phx_error` or `phx_close`; also a
+    /// text `phx_reply` whose payload has no string `status`, passed on as is.
     Message(Message),
 }
 

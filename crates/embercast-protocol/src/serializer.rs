@@ -41,7 +41,9 @@ impl Serializer {
     /// Picks the serializer for a connect request's `vsn`: missing means V1,
     /// `1.x.y` V1, `2.x.y` V2; anything else is refused.
     pub fn from_vsn(vsn: Option<&str>) -> Result<Self, VsnError> {
-        let Some(v) = vsn else { return Ok(Serializer::V1) };
+        let Some(v) = vsn else {
+            return Ok(Serializer::V1);
+        };
         match vsn::major(v) {
             Some(1) => Ok(Serializer::V1),
             Some(2) => Ok(Serializer::V2),
@@ -116,7 +118,9 @@ impl Serializer {
     /// Encodes a broadcast (both refs null). V2 requires a JSON object or bytes.
     pub fn encode_broadcast(self, b: &Broadcast) -> Result<EncodedFrame, EncodeError> {
         match (self, &b.payload) {
-            (Serializer::V1, Payload::Json(p)) => Ok(EncodedFrame::text(v1::encode_server(None, &b.topic, &b.event, p))),
+            (Serializer::V1, Payload::Json(p)) => {
+                Ok(EncodedFrame::text(v1::encode_server(None, &b.topic, &b.event, p)))
+            }
             (Serializer::V2, Payload::Json(p)) => v2::encode_broadcast(b, p).map(EncodedFrame::text),
             (Serializer::V2, Payload::Binary(bytes)) => binary::broadcast(b, bytes).map(EncodedFrame::binary),
             (Serializer::V1, Payload::Binary(_)) => Err(EncodeError(EncodeKind::BinaryUnsupported)),

@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 
 use crate::error::DecodeError;
 use crate::json::{self, write_ref, write_str, write_value};
-use crate::message::{event, Message, Payload, Ref, Reply, ServerMessage};
+use crate::message::{Message, Payload, Ref, Reply, ServerMessage};
 
 /// Decodes a client's V1 frame: an object with `topic`, `event`, `payload` and
 /// `ref` (all required, `ref` may be null) and an optional `join_ref`.
@@ -18,20 +18,10 @@ pub fn decode(text: &[u8]) -> Result<Message, DecodeError> {
     Ok(Message { join_ref, r#ref, topic, event, payload: Payload::Json(payload) })
 }
 
-/// Decodes a server's V1 frame, as a client does.
+/// Decodes a server's V1 frame, as a client does; `phx_reply` frames with a
+/// string `status` become a [`Reply`]. Reads the same keys as [`decode`].
 pub fn decode_server(text: &[u8]) -> Result<ServerMessage, DecodeError> {
-    let mut map = object(json::parse(text)?)?;
-    let topic = json::take_string(required(&mut map, "topic")?, "topic")?;
-    let event = json::take_string(required(&mut map, "event")?, "event")?;
-    let payload = required(&mut map, "payload")?;
-    let r#ref = json::take_ref(required(&mut map, "ref")?, "ref")?;
-    let join_ref = json::take_ref(map.remove("join_ref").unwrap_or(Value::Null), "join_ref")?;
-    if event == event::REPLY {
-        let (status, payload) = json::split_reply(payload)
-            .map_err(|_| DecodeError::shape("phx_reply payload must be an object with a string status"))?;
-        return Ok(ServerMessage::Reply(Reply { join_ref, r#ref, topic, status, payload }));
-    }
-    Ok(ServerMessage::Message(Message { join_ref, r#ref, topic, event, payload: Payload::Json(payload) }))
+    decode(text).map(json::server_message)
 }
 
 /// Encodes a server frame: `{"event":…,"payload":…,"ref":…,"topic":…}` (keys in

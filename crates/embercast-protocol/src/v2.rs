@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use crate::error::{DecodeError, EncodeError, EncodeKind};
 use crate::json::{self, write_ref, write_str, write_value};
-use crate::message::{event, Broadcast, Message, Payload, Ref, Reply, ServerMessage};
+use crate::message::{Broadcast, Message, Payload, Ref, Reply, ServerMessage};
 
 /// Decodes a client's text frame. Elements after the fifth are ignored, as in
 /// Phoenix; fewer than five is an error. The payload may be any JSON value.
@@ -19,24 +19,21 @@ pub fn decode(text: &[u8]) -> Result<Message, DecodeError> {
     })
 }
 
-/// Decodes a server's text frame, as a client does; `phx_reply` frames become a [`Reply`].
+/// Decodes a server's text frame, as a client does; `phx_reply` frames with a
+/// string `status` become a [`Reply`].
 pub fn decode_server(text: &[u8]) -> Result<ServerMessage, DecodeError> {
-    let msg = decode(text)?;
-    if msg.event != event::REPLY {
-        return Ok(ServerMessage::Message(msg));
-    }
-    let Payload::Json(payload) = msg.payload else { unreachable!("text frames carry JSON") };
-    match json::split_reply(payload) {
-        Ok((status, payload)) => {
-            Ok(ServerMessage::Reply(Reply { join_ref: msg.join_ref, r#ref: msg.r#ref, topic: msg.topic, status, payload }))
-        }
-        Err(_) => Err(DecodeError::shape("phx_reply payload must be an object with a string status")),
-    }
+    decode(text).map(json::server_message)
 }
 
 /// Encodes a message with any JSON payload (used for client frames and for
 /// server pushes once the payload has been checked).
-pub fn encode_message(join_ref: Option<&Ref>, r#ref: Option<&Ref>, topic: &str, event: &str, payload: &Value) -> Vec<u8> {
+pub fn encode_message(
+    join_ref: Option<&Ref>,
+    r#ref: Option<&Ref>,
+    topic: &str,
+    event: &str,
+    payload: &Value,
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(32 + topic.len() + event.len());
     out.push(b'[');
     write_ref(&mut out, join_ref);

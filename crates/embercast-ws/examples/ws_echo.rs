@@ -43,39 +43,30 @@ async fn handle(mut req: Request<Incoming>) -> Result<Response<Empty<Bytes>>, In
     };
     let on_upgrade = hyper::upgrade::on(&mut req);
     tokio::spawn(async move {
-        if let Ok((tcp, leftover)) = upgrade::into_tcp(on_upgrade).await {
-            echo(Connection::new(tcp, leftover, Role::Server, MAX_MESSAGE)).await;
+        if let Ok(io) = upgrade::upgraded(on_upgrade).await {
+            echo(Connection::new(io, Role::Server, MAX_MESSAGE)).await;
         }
     });
     Ok(upgrade::switching_protocols(&key, None))
 }
 
-async fn echo(mut conn: Connection) {
+async fn echo<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut conn: Connection<S>) {
+    let mut messages = Vec::new();
     loop {
-        tokio::select! {
-            r = conn.readable() => {
-                if r.is_err() { return; }
-                let mut echoes = Vec::new();
-                let outcome = match conn.read_messages(|m| echoes.push(m)) {
-                    Ok(o) => o,
-                    Err(_) => return,
-                };
-                for m in echoes {
-                    match m {
-                        Message::Text(t) => conn.queue_frame(OpCode::Text, &t),
-                        Message::Binary(b) => conn.queue_frame(OpCode::Binary, &b),
-                        _ => {}
-                    }
-                }
-                if outcome != ReadOutcome::Open {
-                    conn.finish(Duration::from_secs(2)).await;
-                    return;
-                }
-                if conn.flush().is_err() { return; }
+        let outcome = match conn.drive(true, &mut messages).await {
+            Ok(o) => o,
+            Err(_) => return,
+        };
+        for m in messages.drain(..) {
+            match m {
+                Message::Text(t) => conn.queue_frame(OpCode::Text, &t),
+                Message::Binary(b) => conn.queue_frame(OpCode::Binary, &b),
+                _ => {}
             }
-            r = conn.writable(), if conn.wants_write() => {
-                if r.is_err() || conn.flush().is_err() { return; }
-            }
+        }
+        if outcome != ReadOutcome::Open {
+            conn.finish(Duration::from_secs(2)).await;
+            return;
         }
     }
 }

@@ -1,14 +1,16 @@
-//! Drives a WebSocket over a `TcpStream` with readiness-based I/O.
+//! Drives a WebSocket over any async byte stream.
 //!
 //! Reads go into a buffer on the stack of the polling thread, so a connection
-//! waiting for data owns no read buffer; writes are queued into one buffer and
+//! waiting for data owns no read buffer; writes are queued into one buffer,
 //! written with as few syscalls as possible, then the buffer is released.
 
+use std::future::poll_fn;
 use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::Bytes;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::close::{self, CloseCode};
 use crate::decoder::{Decoder, Message, ProtocolError, Role};
@@ -16,15 +18,13 @@ use crate::frame::{self, OpCode};
 
 /// Size of the on-stack read buffer.
 const READ_CHUNK: usize = 8 * 1024;
-/// Reads per call before yielding, so one busy peer cannot starve its writer.
-const READS_PER_CALL: usize = 8;
-/// A write buffer larger than this is freed rather than kept for reuse.
-const KEEP_WRITE_BUFFER: usize = 0;
+/// Reads per poll before yielding, so one busy peer cannot starve others.
+const READS_PER_POLL: usize = 8;
 
-/// What [`Connection::read_messages`] found.
+/// What [`Connection::drive`] found.
 #[derive(Debug, PartialEq, Eq)]
 pub enum ReadOutcome {
-    /// The connection is open; wait for readiness again.
+    /// Data was read; the connection is open.
     Open,
     /// The peer sent a close frame (answered already) or hung up.
     Closed,
@@ -32,28 +32,24 @@ pub enum ReadOutcome {
     Failed(ProtocolError),
 }
 
-/// One WebSocket connection over TCP.
+/// One WebSocket connection.
 #[derive(Debug)]
-pub struct Connection {
-    stream: TcpStream,
+pub struct Connection<S> {
+    io: S,
     decoder: Decoder,
-    /// Bytes hyper had read past the upgrade request, decoded on the first read.
-    leftover: Option<Bytes>,
     wbuf: Vec<u8>,
     wpos: usize,
     close_sent: bool,
     peer_gone: bool,
 }
 
-impl Connection {
-    /// Wraps an upgraded stream. `leftover` holds bytes already read past the
-    /// handshake; messages over `max_message_size` close the connection (1009).
-    pub fn new(stream: TcpStream, leftover: Bytes, role: Role, max_message_size: usize) -> Self {
-        let _ = stream.set_nodelay(true);
+impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
+    /// Wraps an upgraded stream; messages over `max_message_size` bytes close
+    /// the connection with 1009.
+    pub fn new(io: S, role: Role, max_message_size: usize) -> Self {
         Connection {
-            stream,
+            io,
             decoder: Decoder::new(role, max_message_size),
-            leftover: (!leftover.is_empty()).then_some(leftover),
             wbuf: Vec::new(),
             wpos: 0,
             close_sent: false,
@@ -61,58 +57,66 @@ impl Connection {
         }
     }
 
-    /// The underlying stream (for peer address and socket options).
-    pub fn stream(&self) -> &TcpStream {
-        &self.stream
+    /// The underlying stream.
+    pub fn get_ref(&self) -> &S {
+        &self.io
     }
 
-    /// Waits until reading may make progress.
-    pub async fn readable(&self) -> io::Result<()> {
-        if self.leftover.is_some() {
-            return Ok(());
+    /// Writes what is queued and, if `read` is set, waits for data: returns
+    /// once something was read (text and binary messages are appended to
+    /// `out`), the peer hung up, or writing failed. Pings are answered and a
+    /// close frame is answered once, without involving the caller.
+    ///
+    /// With `read` unset it only writes, and never returns while healthy.
+    pub async fn drive(&mut self, read: bool, out: &mut Vec<Message>) -> io::Result<ReadOutcome> {
+        poll_fn(|cx| self.poll_drive(cx, read, out)).await
+    }
+
+    fn poll_drive(
+        &mut self,
+        cx: &mut Context<'_>,
+        read: bool,
+        out: &mut Vec<Message>,
+    ) -> Poll<io::Result<ReadOutcome>> {
+        if let Poll::Ready(Err(e)) = self.poll_write_queued(cx) {
+            return Poll::Ready(Err(e));
         }
-        self.stream.readable().await
-    }
-
-    /// Reads what is available and calls `on_message` for every text or binary
-    /// message. Pings are answered, a close frame is answered once.
-    pub fn read_messages(&mut self, mut on_message: impl FnMut(Message)) -> io::Result<ReadOutcome> {
+        if !read {
+            return Poll::Pending;
+        }
         if self.peer_gone || self.decoder.is_closed() {
-            return Ok(ReadOutcome::Closed);
-        }
-        let mut control = Vec::new();
-        let mut sink = |m: Message| match m {
-            Message::Text(_) | Message::Binary(_) => on_message(m),
-            other => control.push(other),
-        };
-        if let Some(bytes) = self.leftover.take() {
-            if let Err(e) = self.decoder.decode(&bytes, &mut sink) {
-                return Ok(self.fail(e));
-            }
+            return Poll::Ready(Ok(ReadOutcome::Closed));
         }
         let mut buf = [0u8; READ_CHUNK];
-        let mut outcome = ReadOutcome::Open;
-        for _ in 0..READS_PER_CALL {
-            if self.decoder.is_closed() {
-                break;
-            }
-            match self.stream.try_read(&mut buf) {
-                Ok(0) => {
+        let mut control = Vec::new();
+        let mut outcome = None;
+        for _ in 0..READS_PER_POLL {
+            let mut rb = ReadBuf::new(&mut buf);
+            match Pin::new(&mut self.io).poll_read(cx, &mut rb) {
+                Poll::Pending => break,
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Ready(Ok(())) if rb.filled().is_empty() => {
                     self.peer_gone = true;
-                    outcome = ReadOutcome::Closed;
+                    outcome = Some(ReadOutcome::Closed);
                     break;
                 }
-                Ok(n) => {
-                    if let Err(e) = self.decoder.decode(&buf[..n], &mut sink) {
-                        return Ok(self.fail(e));
+                Poll::Ready(Ok(())) => {
+                    outcome = Some(ReadOutcome::Open);
+                    let n = rb.filled().len();
+                    let decoded = self.decoder.decode(&buf[..n], |m| match m {
+                        Message::Text(_) | Message::Binary(_) => out.push(m),
+                        other => control.push(other),
+                    });
+                    if let Err(e) = decoded {
+                        self.queue_close(e.code, e.reason);
+                        outcome = Some(ReadOutcome::Failed(e));
+                        break;
                     }
-                    if n < buf.len() {
+                    if self.decoder.is_closed() || n < buf.len() {
                         break;
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
             }
         }
         for m in control {
@@ -120,22 +124,45 @@ impl Connection {
                 Message::Ping(p) => self.queue_frame(OpCode::Pong, &p),
                 Message::Close(frame) => {
                     // Echo the peer's code, as RFC 6455 §5.5.1 suggests.
-                    let code = frame.map_or(CloseCode::NORMAL, |f| f.code);
-                    self.queue_close(code, "");
-                    outcome = ReadOutcome::Closed;
+                    self.queue_close(frame.map_or(CloseCode::NORMAL, |f| f.code), "");
+                    outcome = Some(ReadOutcome::Closed);
                 }
                 _ => {}
             }
         }
-        Ok(outcome)
+        match outcome {
+            Some(o) => {
+                // Start writing pongs and close replies right away.
+                if let Poll::Ready(Err(e)) = self.poll_write_queued(cx) {
+                    return Poll::Ready(Err(e));
+                }
+                Poll::Ready(Ok(o))
+            }
+            None => Poll::Pending,
+        }
     }
 
-    fn fail(&mut self, e: ProtocolError) -> ReadOutcome {
-        self.queue_close(e.code, e.reason);
-        ReadOutcome::Failed(e)
+    /// Writes queued bytes until done (`Ready(Ok)`) or the socket is full (`Pending`).
+    fn poll_write_queued(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while self.wpos < self.wbuf.len() {
+            match Pin::new(&mut self.io).poll_write(cx, &self.wbuf[self.wpos..]) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => self.wpos += n,
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        if !self.wbuf.is_empty() {
+            // Free the buffer: idle connections should not keep one.
+            self.wbuf = Vec::new();
+            self.wpos = 0;
+            return Pin::new(&mut self.io).poll_flush(cx);
+        }
+        Poll::Ready(Ok(()))
     }
 
-    /// Queues one final frame carrying `payload`.
+    /// Queues one final frame carrying `payload`; ignored after a close frame.
     pub fn queue_frame(&mut self, opcode: OpCode, payload: &[u8]) {
         if self.close_sent {
             return;
@@ -150,8 +177,7 @@ impl Connection {
         if self.close_sent {
             return;
         }
-        let payload = close::encode_payload(code, reason);
-        self.queue_frame(OpCode::Close, &payload);
+        self.queue_frame(OpCode::Close, &close::encode_payload(code, reason));
         self.close_sent = true;
     }
 
@@ -170,46 +196,22 @@ impl Connection {
         self.wbuf.len() - self.wpos
     }
 
-    /// Writes as much as the socket takes without blocking; `Ok(true)` once
-    /// everything queued is written.
-    pub fn flush(&mut self) -> io::Result<bool> {
-        while self.wants_write() {
-            match self.stream.try_write(&self.wbuf[self.wpos..]) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => self.wpos += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        self.wpos = 0;
-        if self.wbuf.capacity() > KEEP_WRITE_BUFFER {
-            self.wbuf = Vec::new();
-        } else {
-            self.wbuf.clear();
-        }
-        Ok(true)
-    }
-
-    /// Waits until the socket accepts more bytes.
-    pub async fn writable(&self) -> io::Result<()> {
-        self.stream.writable().await
-    }
-
     /// Finishes the connection: writes what is queued (a close frame, if the
     /// caller queued one), then waits up to `linger` for the peer's close frame
-    /// or hang-up before dropping the socket.
+    /// or hang-up, then shuts the stream down.
     pub async fn finish(mut self, linger: Duration) {
         let _ = tokio::time::timeout(linger, async {
-            while !self.flush()? {
-                self.writable().await?;
-            }
+            poll_fn(|cx| self.poll_write_queued(cx)).await?;
+            let mut sink = Vec::new();
             while !self.peer_gone && !self.decoder.is_closed() {
-                self.stream.readable().await?;
-                self.read_messages(|_| {})?;
+                if let ReadOutcome::Failed(_) = self.drive(true, &mut sink).await? {
+                    break;
+                }
+                sink.clear();
             }
-            io::Result::Ok(())
+            poll_fn(|cx| self.poll_write_queued(cx)).await
         })
         .await;
+        let _ = tokio::time::timeout(linger, poll_fn(|cx| Pin::new(&mut self.io).poll_shutdown(cx))).await;
     }
 }

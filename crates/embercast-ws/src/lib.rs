@@ -7,10 +7,10 @@
 //!   message size limit. It holds no buffer while nothing is half-received.
 //! * [`frame`] writes frame headers; server frames are not masked, so one
 //!   encoded payload can be shared by every receiver of a broadcast.
-//! * [`Connection`] drives a `TcpStream` with readiness-based reads into a
-//!   stack buffer, so an idle connection owns no read or write buffer at all.
+//! * [`Connection`] drives any async stream, reading into a buffer on the
+//!   stack, so an idle connection owns no read or write buffer at all.
 //! * [`handshake`] checks an upgrade request and computes `Sec-WebSocket-Accept`;
-//!   [`upgrade`] recovers the `TcpStream` from a hyper upgrade.
+//!   [`upgrade`] builds the 101 response and awaits hyper's upgrade.
 
 pub mod close;
 mod connection;

@@ -1,10 +1,8 @@
 //! Glue between a hyper HTTP upgrade and a [`Connection`](crate::Connection).
 
-use bytes::Bytes;
 use http::{header, HeaderValue, Response, StatusCode};
-use hyper::upgrade::OnUpgrade;
+use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 
 /// The `101 Switching Protocols` response for a checked request.
 pub fn switching_protocols<B: Default>(key: &[u8], protocol: Option<&str>) -> Response<B> {
@@ -21,37 +19,8 @@ pub fn switching_protocols<B: Default>(key: &[u8], protocol: Option<&str>) -> Re
     res
 }
 
-/// Why an upgrade could not be turned into a TCP stream.
-#[derive(Debug)]
-pub enum UpgradeError {
-    /// The HTTP connection failed before the upgrade completed.
-    Hyper(hyper::Error),
-    /// The server does not run over plain `TcpStream`s wrapped in `TokioIo`
-    /// (as `axum::serve` does); other I/O types are not supported yet.
-    UnsupportedIo,
-}
-
-impl std::fmt::Display for UpgradeError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            UpgradeError::Hyper(e) => write!(f, "upgrade failed: {e}"),
-            UpgradeError::UnsupportedIo => f.write_str("upgraded connection is not a plain TcpStream"),
-        }
-    }
-}
-
-impl std::error::Error for UpgradeError {}
-
-/// Waits for the upgrade and recovers the `TcpStream` and any bytes hyper
-/// had already read past the request.
-///
-/// Embercast reads WebSocket connections by readiness (no per-connection read
-/// buffer while idle), which needs the raw socket rather than hyper's
-/// `Upgraded` stream.
-pub async fn into_tcp(on_upgrade: OnUpgrade) -> Result<(TcpStream, Bytes), UpgradeError> {
-    let upgraded = on_upgrade.await.map_err(UpgradeError::Hyper)?;
-    match upgraded.downcast::<TokioIo<TcpStream>>() {
-        Ok(parts) => Ok((parts.io.into_inner(), parts.read_buf)),
-        Err(_) => Err(UpgradeError::UnsupportedIo),
-    }
+/// Waits for hyper to finish the upgrade and returns the stream, ready for a
+/// [`Connection`](crate::Connection).
+pub async fn upgraded(on_upgrade: OnUpgrade) -> Result<TokioIo<Upgraded>, hyper::Error> {
+    on_upgrade.await.map(TokioIo::new)
 }

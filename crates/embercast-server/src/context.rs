@@ -1,0 +1,276 @@
+//! [`ChannelSocket`]: what a channel callback can see and do (Phoenix's `socket`).
+
+use std::any::Any;
+use std::sync::{Arc, Weak};
+
+use embercast_protocol::{Broadcast, EncodeError, Message, Payload, Ref, Reply as WireReply};
+
+use crate::assigns::Assigns;
+use crate::channel::{Info, Reply};
+use crate::mailbox::Mailbox;
+use crate::outbox::Outbox;
+use crate::pubsub::{FrameCache, PubSub, PubSubError, Subscriber, SubscriberId, Subscription};
+use crate::runtime::ChannelMsg;
+
+/// A push that could not be sent.
+#[derive(Debug, Clone)]
+pub struct PushError(EncodeError);
+
+impl std::fmt::Display for PushError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "push failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for PushError {}
+
+/// Actions taken during `join`, replayed once the join reply is written.
+#[derive(Debug)]
+enum Deferred {
+    Push(Message),
+    Broadcast(Broadcast, bool),
+}
+
+/// The channel's view of its connection: topic, refs, assigns, and the ways
+/// to push, broadcast and reply.
+pub struct ChannelSocket {
+    pub(crate) topic: Arc<str>,
+    pub(crate) join_ref: Option<Ref>,
+    pub(crate) current_ref: Option<Ref>,
+    pub(crate) id: SubscriberId,
+    pub(crate) joined: bool,
+    pub(crate) conn: Arc<ConnShared>,
+    pub(crate) mailbox: Arc<Mailbox<ChannelMsg>>,
+    deferred: Vec<Deferred>,
+    subscriptions: Vec<Subscription>,
+}
+
+/// What every channel of one connection shares.
+pub(crate) struct ConnShared {
+    pub(crate) outbox: Arc<Outbox>,
+    pub(crate) pubsub: PubSub,
+    pub(crate) assigns: Assigns,
+    pub(crate) endpoint_assigns: Arc<Assigns>,
+    pub(crate) socket_id: Option<String>,
+}
+
+impl std::fmt::Debug for ChannelSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChannelSocket").field("topic", &self.topic).field("join_ref", &self.join_ref).finish()
+    }
+}
+
+impl ChannelSocket {
+    pub(crate) fn new(
+        topic: Arc<str>,
+        join_ref: Option<Ref>,
+        id: SubscriberId,
+        conn: Arc<ConnShared>,
+        mailbox: Arc<Mailbox<ChannelMsg>>,
+    ) -> Self {
+        ChannelSocket {
+            topic,
+            join_ref,
+            current_ref: None,
+            id,
+            joined: false,
+            conn,
+            mailbox,
+            deferred: Vec::new(),
+            subscriptions: Vec::new(),
+        }
+    }
+
+    /// The channel's topic.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// The ref of the join that created this channel instance (the join's
+    /// `join_ref`, or its `ref` when that was null).
+    pub fn join_ref(&self) -> Option<&Ref> {
+        self.join_ref.as_ref()
+    }
+
+    /// The connection's assigns, set by `connect`.
+    pub fn assigns(&self) -> &Assigns {
+        &self.conn.assigns
+    }
+
+    /// A value of type `T` from the connection's assigns, or else from those
+    /// set on the [`Socket`](crate::Socket) builder.
+    pub fn get<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.conn.assigns.get::<T>().or_else(|| self.conn.endpoint_assigns.get::<T>())
+    }
+
+    /// The connection's socket id, if `connect` set one.
+    pub fn socket_id(&self) -> Option<&str> {
+        self.conn.socket_id.as_deref()
+    }
+
+    /// The PubSub this socket publishes to.
+    pub fn pubsub(&self) -> &PubSub {
+        &self.conn.pubsub
+    }
+
+    /// Pushes an event to this client only: `[join_ref, null, topic, event, payload]`.
+    ///
+    /// V2 needs a JSON object or bytes; V1 any JSON value.
+    pub fn push(&mut self, event: &str, payload: impl Into<Payload>) -> Result<(), PushError> {
+        let msg = Message {
+            join_ref: self.join_ref.clone(),
+            r#ref: None,
+            topic: self.topic.to_string(),
+            event: event.to_owned(),
+            payload: payload.into(),
+        };
+        if !self.joined {
+            // Validate now so the error reaches the caller, send after the join reply.
+            self.conn.outbox.serializer().encode_push(&msg).map_err(PushError)?;
+            self.deferred.push(Deferred::Push(msg));
+            return Ok(());
+        }
+        self.conn.outbox.push_message(&msg).map_err(PushError)
+    }
+
+    /// Broadcasts to every subscriber of this topic on every node, this client included.
+    pub fn broadcast(&mut self, event: &str, payload: impl Into<Payload>) -> Result<(), PubSubError> {
+        self.send_broadcast(event, payload.into(), false)
+    }
+
+    /// Broadcasts to every subscriber of this topic except this channel's client.
+    pub fn broadcast_from(&mut self, event: &str, payload: impl Into<Payload>) -> Result<(), PubSubError> {
+        self.send_broadcast(event, payload.into(), true)
+    }
+
+    fn send_broadcast(&mut self, event: &str, payload: Payload, exclude_self: bool) -> Result<(), PubSubError> {
+        let b = Broadcast { topic: self.topic.to_string(), event: event.to_owned(), payload };
+        if !self.joined {
+            crate::pubsub::check_payload(&b)?;
+            self.deferred.push(Deferred::Broadcast(b, exclude_self));
+            return Ok(());
+        }
+        self.publish(b, exclude_self)
+    }
+
+    fn publish(&self, b: Broadcast, exclude_self: bool) -> Result<(), PubSubError> {
+        if exclude_self {
+            self.conn.pubsub.broadcast_from(self.id, b)
+        } else {
+            self.conn.pubsub.send_broadcast(b)
+        }
+    }
+
+    /// A handle to answer the push being handled later, from any task (Phoenix's
+    /// `socket_ref` + `reply/2`). `None` outside `handle_in` or when the push had no ref.
+    pub fn reply_handle(&self) -> Option<ReplyHandle> {
+        let r#ref = self.current_ref.clone()?;
+        Some(ReplyHandle {
+            outbox: Arc::downgrade(&self.conn.outbox),
+            join_ref: self.join_ref.clone(),
+            r#ref,
+            topic: self.topic.clone(),
+        })
+    }
+
+    /// Subscribes this channel to another topic; its broadcasts arrive in
+    /// [`Channel::handle_info`](crate::Channel::handle_info) as [`Info::Broadcast`].
+    pub fn subscribe(&mut self, topic: &str) {
+        let sub = Arc::new(InfoSubscriber(Arc::downgrade(&self.mailbox)));
+        self.subscriptions.push(self.conn.pubsub.subscribe(topic, sub));
+    }
+
+    /// Sends a message to this channel's own `handle_info`, after the current callback.
+    pub fn send_self<T: Any + Send>(&self, msg: T) {
+        let _ = self.mailbox.push(ChannelMsg::Info(Info::Message(Box::new(msg))));
+    }
+
+    /// A handle other tasks can use to send this channel messages.
+    pub fn handle(&self) -> ChannelHandle {
+        ChannelHandle { mailbox: Arc::downgrade(&self.mailbox) }
+    }
+
+    /// Marks the channel joined and replays what `join` pushed or broadcast.
+    pub(crate) fn finish_join(&mut self) {
+        self.joined = true;
+        for d in std::mem::take(&mut self.deferred) {
+            match d {
+                Deferred::Push(m) => {
+                    let _ = self.conn.outbox.push_message(&m);
+                }
+                Deferred::Broadcast(b, exclude_self) => {
+                    if let Err(e) = self.publish(b, exclude_self) {
+                        tracing::warn!(topic = %self.topic, error = %e, "broadcast from join failed");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes a reply to the message with `r#ref` (channel join_ref, given status).
+    /// A response this connection cannot carry becomes an error reply.
+    pub(crate) fn write_reply(&self, r#ref: Option<Ref>, reply: Reply) {
+        let wire = WireReply {
+            join_ref: self.join_ref.clone(),
+            r#ref,
+            topic: self.topic.to_string(),
+            status: reply.status,
+            payload: reply.response,
+        };
+        if let Err(e) = self.conn.outbox.push_reply(&wire) {
+            tracing::warn!(topic = %self.topic, error = %e, "reply cannot be encoded for this client");
+            let _ =
+                self.conn.outbox.push_reply(&crate::wire::reply_not_encodable(wire.join_ref, wire.r#ref, &wire.topic));
+        }
+    }
+}
+
+/// Answers one client push later, from any task.
+#[derive(Debug, Clone)]
+pub struct ReplyHandle {
+    outbox: Weak<Outbox>,
+    join_ref: Option<Ref>,
+    r#ref: Ref,
+    topic: Arc<str>,
+}
+
+impl ReplyHandle {
+    /// Sends the reply; a no-op if the connection is gone.
+    pub fn reply(&self, reply: Reply) {
+        let Some(outbox) = self.outbox.upgrade() else { return };
+        let wire = WireReply {
+            join_ref: self.join_ref.clone(),
+            r#ref: Some(self.r#ref.clone()),
+            topic: self.topic.to_string(),
+            status: reply.status,
+            payload: reply.response,
+        };
+        if outbox.push_reply(&wire).is_err() {
+            let _ = outbox.push_reply(&crate::wire::reply_not_encodable(wire.join_ref, wire.r#ref, &wire.topic));
+        }
+    }
+}
+
+/// Sends messages to a channel's `handle_info` from anywhere.
+#[derive(Debug, Clone)]
+pub struct ChannelHandle {
+    mailbox: Weak<Mailbox<ChannelMsg>>,
+}
+
+impl ChannelHandle {
+    /// Sends `msg`; returns `false` if the channel has ended.
+    pub fn send<T: Any + Send>(&self, msg: T) -> bool {
+        self.mailbox.upgrade().is_some_and(|m| m.push(ChannelMsg::Info(Info::Message(Box::new(msg)))).is_ok())
+    }
+}
+
+/// Delivers broadcasts of an extra subscription to the channel's `handle_info`.
+struct InfoSubscriber(Weak<Mailbox<ChannelMsg>>);
+
+impl Subscriber for InfoSubscriber {
+    fn deliver(&self, broadcast: &Broadcast, _: &mut FrameCache<'_>) {
+        if let Some(m) = self.0.upgrade() {
+            let _ = m.push(ChannelMsg::Info(Info::Broadcast(broadcast.clone())));
+        }
+    }
+}

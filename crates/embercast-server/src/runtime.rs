@@ -1,0 +1,270 @@
+//! The task that runs one channel instance: join, then its callbacks one at a
+//! time, with panics contained to this channel.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Weak};
+
+use embercast_protocol::{Broadcast, Message, Payload, Ref, Reply as WireReply};
+use futures_util::FutureExt;
+use tokio::task::AbortHandle;
+
+use crate::channel::{Channel, Info, InfoResult, Joined, Reply, Stop, StopReason, Terminate};
+use crate::context::{ChannelSocket, ConnShared};
+use crate::mailbox::Mailbox;
+use crate::outbox::Outbox;
+use crate::pubsub::{FrameCache, Subscriber, SubscriberId};
+use crate::wire;
+
+/// What a channel's mailbox carries.
+#[derive(Debug)]
+pub(crate) enum ChannelMsg {
+    /// A client message for this topic (`phx_leave` included).
+    In(Message),
+    /// A message for `handle_info`.
+    Info(Info),
+    /// An intercepted broadcast for `handle_out`.
+    Out(Broadcast),
+    /// The connection closed.
+    Shutdown,
+}
+
+/// Everything a new channel instance starts from.
+pub(crate) struct JoinRequest {
+    pub(crate) join: Message,
+    /// The old instance's `phx_close`, written after this join's reply (duplicate join).
+    pub(crate) after_reply: Option<Message>,
+    pub(crate) conn: Arc<ConnShared>,
+    pub(crate) mailbox: Arc<Mailbox<ChannelMsg>>,
+    pub(crate) id: SubscriberId,
+}
+
+/// Starts channel instances of one type; the router holds one per route.
+pub(crate) trait ChannelFactory: Send + Sync + 'static {
+    fn spawn(&self, req: JoinRequest) -> AbortHandle;
+}
+
+pub(crate) struct Factory<C>(PhantomData<fn() -> C>);
+
+impl<C> Factory<C> {
+    pub(crate) fn new() -> Self {
+        Factory(PhantomData)
+    }
+}
+
+impl<C: Channel> ChannelFactory for Factory<C> {
+    fn spawn(&self, req: JoinRequest) -> AbortHandle {
+        tokio::spawn(run::<C>(req)).abort_handle()
+    }
+}
+
+/// Runs a callback future, turning a panic into `Err` with its message.
+async fn guarded<T>(fut: impl Future<Output = T>) -> Result<T, String> {
+    AssertUnwindSafe(fut).catch_unwind().await.map_err(|p| {
+        p.downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "non-string panic".into())
+    })
+}
+
+/// Closes the mailbox when the task ends for any reason (including abort on a
+/// duplicate join), so the connection stops routing to this instance.
+struct Exit(Arc<Mailbox<ChannelMsg>>);
+
+impl Drop for Exit {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
+async fn run<C: Channel>(req: JoinRequest) {
+    let JoinRequest { join, after_reply, conn, mailbox, id } = req;
+    let _exit = Exit(mailbox.clone());
+    let topic: Arc<str> = join.topic.as_str().into();
+    // The channel's own join_ref falls back to the join's ref (V1 clients send none),
+    // while the join reply and phx_close/phx_error echo what the join carried.
+    let stored_join_ref = join.join_ref.clone();
+    let own_join_ref = join.join_ref.clone().or_else(|| join.r#ref.clone());
+    let mut socket = ChannelSocket::new(topic.clone(), own_join_ref, id, conn.clone(), mailbox.clone());
+    socket.current_ref = join.r#ref.clone();
+    let outbox = conn.outbox.clone();
+    let reply_to_join = |status: &str, payload: Payload| WireReply {
+        join_ref: join.join_ref.clone(),
+        r#ref: join.r#ref.clone(),
+        topic: join.topic.clone(),
+        status: status.into(),
+        payload,
+    };
+
+    let joined = guarded(C::join(&topic, join.payload.clone(), &mut socket)).await;
+    socket.current_ref = None;
+    let mut channel = match joined {
+        Ok(Ok(Joined { channel, reply })) => {
+            if outbox.push_reply(&reply_to_join("ok", reply)).is_err() {
+                tracing::warn!(%topic, "join reply cannot be encoded for this client; sending an empty one");
+                let _ = outbox.push_reply(&reply_to_join("ok", Payload::empty()));
+            }
+            channel
+        }
+        Ok(Err(refused)) => {
+            tracing::debug!(%topic, "join refused");
+            if outbox.push_reply(&reply_to_join("error", refused.response)).is_err() {
+                let _ =
+                    outbox.push_reply(&wire::reply_not_encodable(join.join_ref.clone(), join.r#ref.clone(), &topic));
+            }
+            finish_without_channel(&outbox, after_reply, &mailbox, &topic);
+            return;
+        }
+        Err(panic) => {
+            tracing::error!(%topic, %panic, "join crashed");
+            let _ = outbox.push_reply(&wire::join_crashed(join.join_ref.clone(), join.r#ref.clone(), &topic));
+            finish_without_channel(&outbox, after_reply, &mailbox, &topic);
+            return;
+        }
+    };
+    if let Some(close) = after_reply {
+        let _ = outbox.push_message(&close);
+    }
+    tracing::debug!(%topic, "joined");
+    // Subscribe only now: everything the topic broadcasts reaches the client after the join reply.
+    let fastlane = Arc::new(Fastlane {
+        outbox: Arc::downgrade(&outbox),
+        mailbox: Arc::downgrade(&mailbox),
+        intercept: C::INTERCEPT,
+    });
+    let _subscription = conn.pubsub.subscribe_as(id, &topic, fastlane);
+    socket.finish_join();
+
+    let end = loop {
+        let Some(msg) = mailbox.recv().await else { break Ending::Silent };
+        let step = match msg {
+            ChannelMsg::In(m) if m.is_leave() => {
+                socket.write_reply(m.r#ref, Reply::ok_empty());
+                let _ = outbox.push_message(&wire::phx_close(stored_join_ref.clone(), &topic));
+                break Ending::Terminate(Terminate::Left);
+            }
+            ChannelMsg::In(m) => {
+                socket.current_ref = m.r#ref.clone();
+                let r = guarded(channel.handle_in(&m.event, m.payload, &mut socket)).await;
+                socket.current_ref = None;
+                match r {
+                    Ok(Ok(Some(reply))) => {
+                        socket.write_reply(m.r#ref, reply);
+                        Step::Continue
+                    }
+                    Ok(Ok(None)) => Step::Continue,
+                    Ok(Err(stop)) => Step::Stop(stop, m.r#ref),
+                    Err(panic) => Step::Crash(panic),
+                }
+            }
+            ChannelMsg::Info(info) => Step::from(guarded(channel.handle_info(info, &mut socket)).await),
+            ChannelMsg::Out(b) => Step::from(guarded(channel.handle_out(&b.event, b.payload, &mut socket)).await),
+            ChannelMsg::Shutdown => break Ending::Terminate(Terminate::Closed),
+        };
+        match step {
+            Step::Continue => {}
+            Step::Stop(stop, r#ref) => break stopped(&socket, &outbox, stop, r#ref, stored_join_ref.clone()),
+            Step::Crash(panic) => {
+                tracing::error!(%topic, %panic, "channel crashed");
+                let _ = outbox.push_message(&wire::phx_error(stored_join_ref.clone(), &topic));
+                break Ending::Silent;
+            }
+        }
+    };
+    // Stop routing to this instance before terminate, so the client's next
+    // messages for the topic are answered as for a topic not joined.
+    answer_leftovers(&outbox, mailbox.close(), &topic);
+    if let Ending::Terminate(reason) = end {
+        if let Err(panic) = guarded(channel.terminate(reason, &mut socket)).await {
+            tracing::error!(%topic, %panic, "terminate crashed");
+        }
+    }
+}
+
+enum Ending {
+    Terminate(Terminate),
+    Silent,
+}
+
+/// The outcome of one callback.
+enum Step {
+    Continue,
+    /// Stop, replying first to the message with this ref if the stop carries a reply.
+    Stop(Stop, Option<Ref>),
+    Crash(String),
+}
+
+impl From<Result<InfoResult, String>> for Step {
+    fn from(r: Result<InfoResult, String>) -> Self {
+        match r {
+            Ok(Ok(())) => Step::Continue,
+            Ok(Err(stop)) => Step::Stop(stop, None),
+            Err(panic) => Step::Crash(panic),
+        }
+    }
+}
+
+fn stopped(socket: &ChannelSocket, outbox: &Outbox, stop: Stop, r#ref: Option<Ref>, stored: Option<Ref>) -> Ending {
+    if let Some(reply) = stop.reply {
+        socket.write_reply(r#ref, *reply);
+    }
+    match stop.reason {
+        StopReason::Normal => {
+            let _ = outbox.push_message(&wire::phx_close(stored, socket.topic()));
+            Ending::Terminate(Terminate::Stopped)
+        }
+        StopReason::Error(reason) => {
+            tracing::warn!(topic = socket.topic(), %reason, "channel stopped with an error");
+            let _ = outbox.push_message(&wire::phx_error(stored, socket.topic()));
+            Ending::Terminate(Terminate::Error(reason))
+        }
+    }
+}
+
+fn finish_without_channel(outbox: &Outbox, after_reply: Option<Message>, mailbox: &Mailbox<ChannelMsg>, topic: &str) {
+    if let Some(close) = after_reply {
+        let _ = outbox.push_message(&close);
+    }
+    answer_leftovers(outbox, mailbox.close(), topic);
+}
+
+/// Client messages that reached this instance after it stopped get the answer
+/// a topic without a channel gets (PROTOCOL.md §4.2 rules 8 and 9).
+fn answer_leftovers(outbox: &Outbox, leftovers: impl IntoIterator<Item = ChannelMsg>, topic: &str) {
+    for m in leftovers {
+        if let ChannelMsg::In(m) = m {
+            let reply = if m.is_leave() {
+                wire::leave_unjoined(m.join_ref, m.r#ref, topic)
+            } else {
+                wire::unmatched_topic(m.r#ref, topic)
+            };
+            let _ = outbox.push_reply(&reply);
+        }
+    }
+}
+
+/// A channel's subscription to its own topic: encoded frames go straight to
+/// the connection, intercepted events to the channel.
+struct Fastlane {
+    outbox: Weak<Outbox>,
+    mailbox: Weak<Mailbox<ChannelMsg>>,
+    intercept: &'static [&'static str],
+}
+
+impl Subscriber for Fastlane {
+    fn deliver(&self, broadcast: &Broadcast, frames: &mut FrameCache<'_>) {
+        if self.intercept.contains(&broadcast.event.as_str()) {
+            if let Some(m) = self.mailbox.upgrade() {
+                let _ = m.push(ChannelMsg::Out(broadcast.clone()));
+            }
+            return;
+        }
+        if let Some(outbox) = self.outbox.upgrade() {
+            if let Some(frame) = frames.frame(outbox.serializer()) {
+                outbox.push_frame(frame.clone());
+            }
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! One connection's multiplexing state (PROTOCOL.md §4.1–4.5), independent of
+//! the transport: decodes client frames and routes them to channels.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use embercast_protocol::{Broadcast, Frame, Message, Ref};
+use tokio::task::AbortHandle;
+
+use crate::context::ConnShared;
+use crate::mailbox::{Mailbox, HIGH_WATER};
+use crate::outbox::CloseReason;
+use crate::pubsub::{FrameCache, Subscriber, SubscriberId, Subscription};
+use crate::runtime::{ChannelMsg, JoinRequest};
+use crate::socket::SocketShared;
+use crate::wire;
+
+/// A joined (or joining) channel of this connection.
+struct Entry {
+    /// The join_ref of the `phx_join` that created it, as sent (may be null).
+    join_ref: Option<Ref>,
+    mailbox: Arc<Mailbox<ChannelMsg>>,
+    abort: AbortHandle,
+    /// A leave was forwarded; the instance is finishing on its own.
+    leaving: bool,
+}
+
+impl Entry {
+    /// Whether a message with this join_ref is meant for this instance: a null
+    /// join_ref always is (V1 clients, LongPoll), a different one is stale.
+    fn accepts(&self, join_ref: &Option<Ref>) -> bool {
+        join_ref.is_none() || *join_ref == self.join_ref
+    }
+
+    fn is_live(&self) -> bool {
+        !self.leaving && !self.mailbox.is_closed()
+    }
+}
+
+pub(crate) struct Session {
+    socket: Arc<SocketShared>,
+    conn: Arc<ConnShared>,
+    channels: HashMap<Box<str>, Entry>,
+    /// A channel whose mailbox is over its high-water mark: stop reading until it drains.
+    congested: Option<Arc<Mailbox<ChannelMsg>>>,
+    _id_subscription: Option<Subscription>,
+}
+
+impl Session {
+    pub(crate) fn new(socket: Arc<SocketShared>, conn: Arc<ConnShared>) -> Self {
+        let id_subscription = conn.socket_id.as_deref().map(|id| {
+            let sub = Arc::new(DisconnectSubscriber(Arc::downgrade(&conn.outbox)));
+            conn.pubsub.subscribe(id, sub)
+        });
+        Session { socket, conn, channels: HashMap::new(), congested: None, _id_subscription: id_subscription }
+    }
+
+    /// The mailbox to wait on before reading more, if one is congested.
+    pub(crate) fn congested(&self) -> Option<Arc<Mailbox<ChannelMsg>>> {
+        self.congested.clone()
+    }
+
+    pub(crate) fn clear_congestion(&mut self) {
+        self.congested = None;
+    }
+
+    /// Handles one frame from the client. A frame that does not decode is
+    /// dropped and logged; the connection carries on (Phoenix would crash it).
+    pub(crate) fn handle_frame(&mut self, frame: Frame<'_>) {
+        match self.conn.outbox.serializer().decode_client(frame) {
+            Ok(msg) => self.handle_message(msg),
+            Err(e) => tracing::warn!(error = %e, "dropping a frame that does not decode"),
+        }
+    }
+
+    /// PROTOCOL.md §4.2, rule by rule.
+    pub(crate) fn handle_message(&mut self, msg: Message) {
+        if msg.is_heartbeat() {
+            let _ = self.conn.outbox.push_reply(&wire::heartbeat_reply(msg.r#ref));
+            return;
+        }
+        if self.channels.get(msg.topic.as_str()).is_some_and(|e| e.mailbox.is_closed()) {
+            self.channels.remove(msg.topic.as_str());
+        }
+        let outbox = &self.conn.outbox;
+        match self.channels.get_mut(msg.topic.as_str()) {
+            None if msg.is_join() => self.join(msg, None),
+            None if msg.is_leave() => {
+                let _ = outbox.push_reply(&wire::leave_unjoined(msg.join_ref, msg.r#ref, &msg.topic));
+            }
+            None => {
+                let _ = outbox.push_reply(&wire::unmatched_topic(msg.r#ref, &msg.topic));
+            }
+            Some(_) if msg.is_join() => {
+                let old = self.channels.remove(msg.topic.as_str()).expect("entry exists");
+                if old.leaving {
+                    // It already answered the leave and sends its own phx_close; let it terminate.
+                    self.join(msg, None);
+                } else {
+                    tracing::info!(topic = %msg.topic, "duplicate join; closing the existing channel");
+                    old.abort.abort();
+                    old.mailbox.close();
+                    let close = wire::phx_close(old.join_ref, &msg.topic);
+                    self.join(msg, Some(close));
+                }
+            }
+            Some(entry) if !entry.accepts(&msg.join_ref) => {
+                tracing::debug!(topic = %msg.topic, event = %msg.event, "dropping a message for a previous join");
+            }
+            Some(entry) => {
+                let leave = msg.is_leave();
+                match entry.mailbox.push(ChannelMsg::In(msg)) {
+                    Ok(len) => {
+                        entry.leaving |= leave;
+                        if len >= HIGH_WATER {
+                            self.congested = Some(entry.mailbox.clone());
+                        }
+                    }
+                    Err(ChannelMsg::In(msg)) => {
+                        // The instance ended between the check above and now.
+                        self.channels.remove(msg.topic.as_str());
+                        self.handle_message(msg);
+                    }
+                    Err(_) => unreachable!("push returns the message it was given"),
+                }
+            }
+        }
+    }
+
+    fn join(&mut self, msg: Message, after_reply: Option<Message>) {
+        let Some(factory) = self.socket.router.route(&msg.topic).cloned() else {
+            tracing::warn!(topic = %msg.topic, "join to a topic no channel is routed for");
+            let _ = self.conn.outbox.push_reply(&wire::unmatched_topic(msg.r#ref, &msg.topic));
+            if let Some(close) = after_reply {
+                let _ = self.conn.outbox.push_message(&close);
+            }
+            return;
+        };
+        self.channels.retain(|_, e| !e.mailbox.is_closed());
+        let live = self.channels.values().filter(|e| e.is_live()).count();
+        if live >= self.socket.config.max_channels {
+            tracing::warn!(topic = %msg.topic, max = self.socket.config.max_channels, "join refused: too many channels");
+            let _ = self.conn.outbox.push_reply(&wire::too_many_channels(msg.join_ref.clone(), msg.r#ref, &msg.topic));
+            if let Some(close) = after_reply {
+                let _ = self.conn.outbox.push_message(&close);
+            }
+            return;
+        }
+        let mailbox = Arc::new(Mailbox::new());
+        let topic: Box<str> = msg.topic.as_str().into();
+        let join_ref = msg.join_ref.clone();
+        let abort = factory.spawn(JoinRequest {
+            join: msg,
+            after_reply,
+            conn: self.conn.clone(),
+            mailbox: mailbox.clone(),
+            id: SubscriberId::next(),
+        });
+        self.channels.insert(topic, Entry { join_ref, mailbox, abort, leaving: false });
+    }
+
+    /// The connection is gone: every channel runs `terminate` and ends.
+    pub(crate) fn close(&mut self) {
+        for (_, entry) in self.channels.drain() {
+            let _ = entry.mailbox.push(ChannelMsg::Shutdown);
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// Closes the connection when `disconnect` is broadcast on its socket id.
+struct DisconnectSubscriber(std::sync::Weak<crate::outbox::Outbox>);
+
+impl Subscriber for DisconnectSubscriber {
+    fn deliver(&self, broadcast: &Broadcast, _: &mut FrameCache<'_>) {
+        if broadcast.event == "disconnect" {
+            if let Some(outbox) = self.0.upgrade() {
+                outbox.close(CloseReason::Disconnect);
+            }
+        }
+    }
+}

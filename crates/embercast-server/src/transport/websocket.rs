@@ -1,0 +1,225 @@
+//! The WebSocket transport at `<mount>/websocket`.
+//!
+//! Checks run in this order, all before the upgrade so a refusal costs one
+//! HTTP response and leaves nothing behind: handshake headers (400), origin
+//! (403), `vsn` (403), subprotocols (403), then the app's `connect` (403 or
+//! its chosen status).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use embercast_protocol::{Frame, FrameKind, Serializer};
+use embercast_ws::{handshake, upgrade, Connection, Message as WsMessage, OpCode, ReadOutcome, Role};
+use http::{header, StatusCode};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::Instant;
+
+use crate::context::ConnShared;
+use crate::outbox::{CloseReason, Outbox};
+use crate::params::Params;
+use crate::session::Session;
+use crate::socket::{Accept, ConnectInfo, SocketShared};
+use crate::wire;
+
+/// phoenix.js passes its `authToken` as this subprotocol prefix plus the token
+/// in unpadded standard base64.
+const AUTH_TOKEN_PREFIX: &str = "base64url.bearer.phx.";
+/// Bytes moved from the outbox to the socket buffer while the socket is slow;
+/// the rest waits in the outbox, where its size limit applies.
+const MAX_SOCKET_BACKLOG: usize = 256 * 1024;
+/// How long a closing connection waits for the client's close frame.
+const CLOSE_LINGER: Duration = Duration::from_secs(2);
+
+pub(crate) async fn upgrade(State(socket): State<Arc<SocketShared>>, req: Request) -> Response {
+    let (mut parts, _body) = req.into_parts();
+    let key = match handshake::check_request(&parts.method, &parts.headers) {
+        Ok(key) => key.to_vec(),
+        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    };
+    let origin = parts.headers.get(header::ORIGIN).map(|o| o.to_str().unwrap_or("\u{0}"));
+    if !socket.config.check_origin.allows(origin) {
+        tracing::warn!(?origin, "connection refused: origin not allowed");
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    let params = Params::parse(parts.uri.query().unwrap_or(""));
+    let serializer = match negotiate(&params) {
+        Some(s) => s,
+        None => {
+            tracing::warn!(vsn = ?params.get("vsn"), "connection refused: unsupported vsn");
+            return StatusCode::FORBIDDEN.into_response();
+        }
+    };
+    let Ok((auth_token, protocol)) = subprotocols(&parts.headers) else {
+        tracing::warn!("connection refused: no acceptable subprotocol offered");
+        return StatusCode::FORBIDDEN.into_response();
+    };
+    let info = ConnectInfo {
+        params,
+        auth_token,
+        peer_addr: parts.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0),
+        headers: parts.headers.clone(),
+        uri: parts.uri.clone(),
+        transport: "websocket",
+    };
+    let peer = info.peer_addr;
+    let accept = match (socket.connect)(info).await {
+        Ok(accept) => accept,
+        Err(reject) => {
+            tracing::info!(?peer, status = reject.status.as_u16(), "connection refused by connect");
+            return reject.status.into_response();
+        }
+    };
+    let Some(on_upgrade) = parts.extensions.remove::<hyper::upgrade::OnUpgrade>() else {
+        tracing::error!("the HTTP server does not support upgrades");
+        return (StatusCode::INTERNAL_SERVER_ERROR, "upgrades unsupported").into_response();
+    };
+    tokio::spawn(async move {
+        match upgrade::upgraded(on_upgrade).await {
+            Ok(io) => {
+                let conn = Connection::new(io, Role::Server, socket.config.max_frame_size);
+                run(socket, serializer, accept, conn, peer).await;
+            }
+            Err(e) => tracing::warn!(error = %e, "websocket upgrade failed"),
+        }
+    });
+    upgrade::switching_protocols::<Body>(&key, protocol)
+}
+
+/// `vsn` missing → V1, `1.x.y` → V1, `2.x.y` → V2, anything else (including
+/// an array-valued `vsn[]`) → refused.
+fn negotiate(params: &Params) -> Option<Serializer> {
+    if params.has_nested("vsn") {
+        return None;
+    }
+    Serializer::from_vsn(params.get("vsn")).ok()
+}
+
+/// Splits the offered subprotocols into the auth token and the protocol to
+/// answer with. Offering protocols without `phoenix` is refused: a browser
+/// aborts a handshake whose answer selects none of its offers.
+fn subprotocols(headers: &http::HeaderMap) -> Result<(Option<String>, Option<&'static str>), ()> {
+    let mut token = None;
+    let mut phoenix = false;
+    let mut others = false;
+    for p in handshake::offered_protocols(headers) {
+        if let Some(b64) = p.strip_prefix(AUTH_TOKEN_PREFIX) {
+            let raw =
+                base64::engine::general_purpose::STANDARD_NO_PAD.decode(b64.trim_end_matches('=')).map_err(|_| ())?;
+            token = Some(String::from_utf8(raw).map_err(|_| ())?);
+        } else if p == "phoenix" {
+            phoenix = true;
+        } else {
+            others = true;
+        }
+    }
+    match (phoenix, others || token.is_some()) {
+        (true, _) => Ok((token, Some("phoenix"))),
+        (false, false) => Ok((None, None)),
+        (false, true) => Err(()),
+    }
+}
+
+async fn run<S: AsyncRead + AsyncWrite + Unpin>(
+    socket: Arc<SocketShared>,
+    serializer: Serializer,
+    accept: Accept,
+    mut conn: Connection<S>,
+    peer: Option<SocketAddr>,
+) {
+    let outbox = Arc::new(Outbox::new(serializer, socket.config.max_queued_bytes));
+    let shared = Arc::new(ConnShared {
+        outbox: outbox.clone(),
+        pubsub: socket.pubsub.clone(),
+        assigns: accept.assigns,
+        endpoint_assigns: socket.assigns.clone(),
+        socket_id: accept.id,
+    });
+    tracing::info!(?peer, vsn = serializer.vsn(), socket_id = ?shared.socket_id, "connected");
+    let idle = socket.config.idle_timeout;
+    let mut session = Session::new(socket, shared);
+    let mut last_read = Instant::now();
+    let idle_timer = tokio::time::sleep(idle);
+    tokio::pin!(idle_timer);
+    let mut received = Vec::new();
+
+    let ending = loop {
+        let congested = session.congested();
+        tokio::select! {
+            _ = outbox.ready() => {}
+            r = conn.drive(congested.is_none(), &mut received) => {
+                match r {
+                    Ok(ReadOutcome::Open) => {}
+                    Ok(ReadOutcome::Closed) => break Ending::Clean,
+                    Ok(ReadOutcome::Failed(e)) => {
+                        tracing::warn!(?peer, error = %e, "closing: websocket protocol error");
+                        break Ending::Clean;
+                    }
+                    Err(_) => break Ending::Gone,
+                }
+                last_read = Instant::now();
+                for m in received.drain(..) {
+                    match m {
+                        WsMessage::Text(t) => session.handle_frame(Frame::Text(&t)),
+                        WsMessage::Binary(b) => session.handle_frame(Frame::Binary(&b)),
+                        _ => {}
+                    }
+                }
+            }
+            _ = async { congested.as_ref().expect("guarded").drained().await }, if congested.is_some() => {
+                session.clear_congestion();
+            }
+            _ = &mut idle_timer => {
+                if last_read.elapsed() >= idle {
+                    outbox.close(CloseReason::IdleTimeout);
+                } else {
+                    idle_timer.as_mut().reset(last_read + idle);
+                }
+            }
+        }
+        if let Some(reason) = move_to_socket(&outbox, &mut conn) {
+            let (code, text) = wire::close_code(reason);
+            tracing::info!(?peer, code = code.0, text, "closing connection");
+            if reason == CloseReason::SlowConsumer {
+                break Ending::Gone;
+            }
+            conn.queue_close(code, text);
+            break Ending::Clean;
+        }
+    };
+    session.close();
+    outbox.kill();
+    drop(session);
+    tracing::info!(?peer, "disconnected");
+    if let Ending::Clean = ending {
+        conn.finish(CLOSE_LINGER).await;
+    }
+}
+
+enum Ending {
+    /// Finish the close handshake politely.
+    Clean,
+    /// The socket is unusable, or the client must be dropped now.
+    Gone,
+}
+
+/// Moves queued frames into the socket's write buffer while it is not backed
+/// up; returns the close reason once every frame before it has moved.
+fn move_to_socket<S: AsyncRead + AsyncWrite + Unpin>(outbox: &Outbox, conn: &mut Connection<S>) -> Option<CloseReason> {
+    if conn.queued_bytes() > MAX_SOCKET_BACKLOG {
+        return None;
+    }
+    let drained = outbox.drain();
+    for f in &drained.frames {
+        let op = match f.kind {
+            FrameKind::Text => OpCode::Text,
+            FrameKind::Binary => OpCode::Binary,
+        };
+        conn.queue_frame(op, &f.data);
+    }
+    drained.close
+}

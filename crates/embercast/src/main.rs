@@ -1,0 +1,81 @@
+//! `embercast`: the command-line entry point. Argument parsing and wiring only.
+
+mod api;
+mod demo;
+
+use std::net::SocketAddr;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "embercast", version, about = "Phoenix Channels, in Rust")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the demo server: a socket at /socket with chat rooms (room:*, rooms:*) and an echo channel.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 4000)]
+    port: u16,
+    /// Require `Authorization: Bearer <key>` on POST /api/broadcast.
+    #[arg(long, env = "EMBERCAST_API_KEY")]
+    api_key: Option<String>,
+    /// Only accept browser connections from these origins (e.g. //example.com, //*.example.com).
+    #[arg(long = "check-origin", value_name = "ORIGIN")]
+    check_origin: Vec<String>,
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("EMBERCAST_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve(args) => serve(args).await,
+    }
+}
+
+async fn serve(args: ServeArgs) -> std::io::Result<()> {
+    let socket = demo::socket(&args.check_origin);
+    let pubsub = socket.pubsub_handle();
+    let app = axum::Router::new().nest("/socket", socket.router()).merge(api::router(pubsub, args.api_key));
+    let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await?;
+    let addr = listener.local_addr()?;
+    // Tests and scripts wait for this exact line on stdout.
+    println!("embercast listening on http://{addr}");
+    tracing::info!(%addr, "demo: open http://{addr}/ ; socket at ws://{addr}/socket/websocket");
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down");
+}
