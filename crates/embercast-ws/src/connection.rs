@@ -36,6 +36,7 @@ pub enum ReadOutcome {
 #[derive(Debug)]
 pub struct Connection<S> {
     io: S,
+    role: Role,
     decoder: Decoder,
     wbuf: Vec<u8>,
     wpos: usize,
@@ -49,6 +50,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     pub fn new(io: S, role: Role, max_message_size: usize) -> Self {
         Connection {
             io,
+            role,
             decoder: Decoder::new(role, max_message_size),
             wbuf: Vec::new(),
             wpos: 0,
@@ -168,8 +170,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             return;
         }
         self.wbuf.reserve(frame::MAX_HEADER_LEN + payload.len());
-        frame::write_header(&mut self.wbuf, opcode, payload.len(), None);
-        self.wbuf.extend_from_slice(payload);
+        match self.role {
+            // Server frames are never masked (RFC 6455 §5.1).
+            Role::Server => {
+                frame::write_header(&mut self.wbuf, opcode, payload.len(), None);
+                self.wbuf.extend_from_slice(payload);
+            }
+            Role::Client => {
+                let mask = frame::random_mask();
+                frame::write_header(&mut self.wbuf, opcode, payload.len(), Some(mask));
+                let start = self.wbuf.len();
+                self.wbuf.extend_from_slice(payload);
+                frame::apply_mask(&mut self.wbuf[start..], mask, 0);
+            }
+        }
     }
 
     /// Queues a close frame; later frames are discarded.

@@ -153,6 +153,19 @@ pub fn apply_mask(data: &mut [u8], mask: [u8; 4], offset: usize) {
     }
 }
 
+/// A fresh masking key for a client frame.
+///
+/// Masks exist to stop intermediaries from misreading frames as HTTP; they
+/// must be unpredictable to the page, not cryptographically strong, so the
+/// standard library's randomly seeded hasher is enough.
+pub fn random_mask() -> [u8; 4] {
+    use std::hash::{BuildHasher, RandomState};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    (RandomState::new().hash_one(n) as u32).to_ne_bytes()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
