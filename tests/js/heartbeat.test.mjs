@@ -14,7 +14,7 @@ e2e("socket stays connected over several heartbeats", async (h) => {
   const socket = h.track(
     new Socket(server.url, {
       transport: WebSocket,
-      heartbeatIntervalMs: 100,
+      heartbeatIntervalMs: 300,
       // The default serializer, observed: remember the refs of sent heartbeats.
       encode: (msg, callback) => {
         if (msg.topic === "phoenix" && msg.event === "heartbeat") heartbeatRefs.add(msg.ref);
