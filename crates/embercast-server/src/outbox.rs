@@ -101,6 +101,11 @@ impl Outbox {
         self.notify.notify_one();
     }
 
+    /// The close request, if any, leaving the queued frames in place.
+    pub(crate) fn close_reason(&self) -> Option<CloseReason> {
+        self.state.lock().close
+    }
+
     /// Takes everything queued (and the close request, if any).
     pub(crate) fn drain(&self) -> Drained {
         let mut s = self.state.lock();

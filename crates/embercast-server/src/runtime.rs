@@ -4,9 +4,10 @@
 use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 
-use embercast_protocol::{Broadcast, Message, Payload, Ref, Reply as WireReply};
+use embercast_protocol::{Broadcast, EncodedFrame, Message, Payload, Ref, Reply as WireReply};
 use futures_util::FutureExt;
 use tokio::task::AbortHandle;
 
@@ -100,6 +101,17 @@ async fn run<C: Channel>(req: JoinRequest) {
 
     let joined = guarded(C::join(&topic, join.payload.clone(), &mut socket)).await;
     socket.current_ref = None;
+    // Subscribe before the join reply is written, so that a client that has
+    // seen the reply misses nothing published after it; the fastlane holds
+    // back what arrives until the reply is queued, so the reply still comes first.
+    let fastlane = Arc::new(Fastlane {
+        outbox: Arc::downgrade(&outbox),
+        mailbox: Arc::downgrade(&mailbox),
+        intercept: C::INTERCEPT,
+        held: parking_lot::Mutex::new(Some(Vec::new())),
+        open: AtomicBool::new(false),
+    });
+    let subscription = matches!(joined, Ok(Ok(_))).then(|| conn.pubsub.subscribe_as(id, &topic, fastlane.clone()));
     let mut channel = match joined {
         Ok(Ok(Joined { channel, reply })) => {
             if outbox.push_reply(&reply_to_join("ok", reply)).is_err() {
@@ -127,14 +139,8 @@ async fn run<C: Channel>(req: JoinRequest) {
     if let Some(close) = after_reply {
         let _ = outbox.push_message(&close);
     }
+    fastlane.open();
     tracing::debug!(%topic, "joined");
-    // Subscribe only now: everything the topic broadcasts reaches the client after the join reply.
-    let fastlane = Arc::new(Fastlane {
-        outbox: Arc::downgrade(&outbox),
-        mailbox: Arc::downgrade(&mailbox),
-        intercept: C::INTERCEPT,
-    });
-    let _subscription = conn.pubsub.subscribe_as(id, &topic, fastlane);
     socket.finish_join();
 
     let end = loop {
@@ -174,7 +180,10 @@ async fn run<C: Channel>(req: JoinRequest) {
         }
     };
     // Stop routing to this instance before terminate, so the client's next
-    // messages for the topic are answered as for a topic not joined.
+    // messages for the topic are answered as for a topic not joined, and stop
+    // its fastlane: a client that rejoins while a slow terminate runs would
+    // otherwise get every broadcast twice.
+    drop(subscription);
     answer_leftovers(&outbox, mailbox.close(), &topic);
     if let Ending::Terminate(reason) = end {
         if let Err(panic) = guarded(channel.terminate(reason, &mut socket)).await {
@@ -251,6 +260,24 @@ struct Fastlane {
     outbox: Weak<Outbox>,
     mailbox: Weak<Mailbox<ChannelMsg>>,
     intercept: &'static [&'static str],
+    /// Frames that arrived before the join reply was queued; `None` once open.
+    held: parking_lot::Mutex<Option<Vec<EncodedFrame>>>,
+    /// Set once `held` has been written: frames then go straight to the outbox.
+    open: AtomicBool,
+}
+
+impl Fastlane {
+    /// Writes the frames held back during the join, behind the join reply,
+    /// and lets later ones through directly.
+    fn open(&self) {
+        let mut held = self.held.lock();
+        if let (Some(frames), Some(outbox)) = (held.take(), self.outbox.upgrade()) {
+            for f in frames {
+                outbox.push_frame(f);
+            }
+        }
+        self.open.store(true, Ordering::Release);
+    }
 }
 
 impl Subscriber for Fastlane {
@@ -263,6 +290,13 @@ impl Subscriber for Fastlane {
         }
         if let Some(outbox) = self.outbox.upgrade() {
             if let Some(frame) = frames.frame(outbox.serializer()) {
+                if !self.open.load(Ordering::Acquire) {
+                    // Re-checked under the lock: `open` may have run meanwhile.
+                    if let Some(held) = self.held.lock().as_mut() {
+                        held.push(frame.clone());
+                        return;
+                    }
+                }
                 outbox.push_frame(frame.clone());
             }
         }

@@ -23,7 +23,7 @@ use crate::context::ConnShared;
 use crate::outbox::{CloseReason, Outbox};
 use crate::params::Params;
 use crate::session::Session;
-use crate::socket::{Accept, ConnectInfo, SocketShared};
+use crate::socket::{ConnectInfo, SocketShared};
 use crate::wire;
 
 /// phoenix.js passes its `authToken` as this subprotocol prefix plus the token
@@ -78,11 +78,25 @@ pub(crate) async fn upgrade(State(socket): State<Arc<SocketShared>>, req: Reques
         tracing::error!("the HTTP server does not support upgrades");
         return (StatusCode::INTERNAL_SERVER_ERROR, "upgrades unsupported").into_response();
     };
+    // The session (and its socket id subscription) exists before the 101 is
+    // sent, so a `disconnect` broadcast after the client saw the 101 closes it.
+    let outbox = Arc::new(Outbox::new(serializer, socket.config.max_queued_bytes));
+    let shared = Arc::new(ConnShared {
+        outbox: outbox.clone(),
+        pubsub: socket.pubsub.clone(),
+        assigns: accept.assigns,
+        endpoint_assigns: socket.assigns.clone(),
+        socket_id: accept.id,
+    });
+    tracing::info!(?peer, vsn = serializer.vsn(), socket_id = ?shared.socket_id, "connected");
+    let idle = socket.config.idle_timeout;
+    let max_frame_size = socket.config.max_frame_size;
+    let session = Session::new(socket, shared);
     tokio::spawn(async move {
         match upgrade::upgraded(on_upgrade).await {
             Ok(io) => {
-                let conn = Connection::new(io, Role::Server, socket.config.max_frame_size);
-                run(socket, serializer, accept, conn, peer).await;
+                let conn = Connection::new(io, Role::Server, max_frame_size);
+                run(session, outbox, idle, conn, peer).await;
             }
             Err(e) => tracing::warn!(error = %e, "websocket upgrade failed"),
         }
@@ -125,23 +139,12 @@ fn subprotocols(headers: &http::HeaderMap) -> Result<(Option<String>, Option<&'s
 }
 
 async fn run<S: AsyncRead + AsyncWrite + Unpin>(
-    socket: Arc<SocketShared>,
-    serializer: Serializer,
-    accept: Accept,
+    mut session: Session,
+    outbox: Arc<Outbox>,
+    idle: Duration,
     mut conn: Connection<S>,
     peer: Option<SocketAddr>,
 ) {
-    let outbox = Arc::new(Outbox::new(serializer, socket.config.max_queued_bytes));
-    let shared = Arc::new(ConnShared {
-        outbox: outbox.clone(),
-        pubsub: socket.pubsub.clone(),
-        assigns: accept.assigns,
-        endpoint_assigns: socket.assigns.clone(),
-        socket_id: accept.id,
-    });
-    tracing::info!(?peer, vsn = serializer.vsn(), socket_id = ?shared.socket_id, "connected");
-    let idle = socket.config.idle_timeout;
-    let mut session = Session::new(socket, shared);
     let mut last_read = Instant::now();
     let idle_timer = tokio::time::sleep(idle);
     tokio::pin!(idle_timer);
@@ -208,10 +211,12 @@ enum Ending {
 }
 
 /// Moves queued frames into the socket's write buffer while it is not backed
-/// up; returns the close reason once every frame before it has moved.
+/// up; returns the close reason once every frame before it has moved, or at
+/// once while the socket is backed up (a client that does not read would
+/// otherwise never be closed, not even for being too slow).
 fn move_to_socket<S: AsyncRead + AsyncWrite + Unpin>(outbox: &Outbox, conn: &mut Connection<S>) -> Option<CloseReason> {
     if conn.queued_bytes() > MAX_SOCKET_BACKLOG {
-        return None;
+        return outbox.close_reason();
     }
     let drained = outbox.drain();
     for f in &drained.frames {

@@ -1,0 +1,119 @@
+//! Bounded queues (FAULT-KINDS.md "unbounded resource", "head-of-line
+//! blocking"): a client flooding a slow channel is slowed down without losing
+//! or reordering anything; a client that does not read is disconnected
+//! (never with 1000) without stalling the broadcast for everyone else.
+
+#[macro_use]
+mod support;
+
+use bytes::Bytes;
+use embercast_server::{Payload, Terminate};
+use serde_json::json;
+use support::*;
+
+for_each_vsn! {
+    /// 1,000 messages sent while the channel is stuck (far past its mailbox's
+    /// high-water mark, so the connection stops reading until it drains) are
+    /// all handled, in order, once it moves again.
+    async fn flood_into_a_slow_channel_loses_nothing(vsn: Vsn) {
+        let server = start().await;
+        let mut c = Client::connect(&server, vsn).await;
+        c.join("room:lobby", "3").await;
+        c.send(json!(["3", "slow", "room:lobby", "slow", {}])).await;
+        server.probe.at_gate(1).await;
+        // About 70 KB: more than the server reads in one go, little enough to
+        // sit in the TCP buffers while it does not read.
+        for n in 0..1000 {
+            c.send(json!(["3", format!("{n}"), "room:lobby", "seq", {"n": n}])).await;
+        }
+        server.probe.open_gate(1);
+        c.expect(json!(["3", "slow", "room:lobby", "phx_reply", ok(json!({"slow": "done"}))])).await;
+        for n in 0..1000 {
+            c.expect(json!(["3", format!("{n}"), "room:lobby", "phx_reply", ok(json!({"n": n}))])).await;
+        }
+        let handled: Vec<i64> = server.probe.read(|s| s.seq.iter().map(|(_, n)| *n).collect());
+        assert_eq!(handled, (0..1000).collect::<Vec<_>>());
+        c.expect_heartbeat_next().await;
+    }
+}
+
+/// A client that stops reading is cut off once its queue passes
+/// `max_queued_bytes`, even while its socket is backed up; a reading client
+/// on the same topic gets every broadcast meanwhile, and stays connected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_that_does_not_read_is_cut_off_without_stalling_others() {
+    let server = start_with(|s| s.max_queued_bytes(64 * 1024)).await;
+    let mut stuck = Client::connect_with_recv_buffer(&server, Vsn::V2, 4096).await;
+    let mut reader = Client::connect(&server, Vsn::V2).await;
+    stuck.join("room:feed", "stuck").await;
+    reader.join("room:feed", "reader").await;
+    let header = [&[2u8, 9, 5][..], b"room:feed", b"chunk"].concat();
+
+    // More than the kernel buffers hold (tcp_wmem tops out at 4 MiB by
+    // default): the stuck connection's socket is backed up from here on.
+    let big = Bytes::from(vec![0xcd; 6 << 20]);
+    server.pubsub.broadcast("room:feed", "chunk", Payload::Binary(big.clone())).unwrap();
+    assert_eq!(reader.recv_binary().await.len(), header.len() + big.len());
+
+    // Then its queue fills within a few 16 KiB chunks.
+    let chunk = Bytes::from(vec![0xab; 16 * 1024]);
+    for sent in 1.. {
+        server.pubsub.broadcast("room:feed", "chunk", Payload::Binary(chunk.clone())).unwrap();
+        // The reader keeps up: every broadcast reaches it, whole and in turn.
+        let got = reader.recv_binary().await;
+        assert_eq!((got.len(), &got[..header.len()]), (header.len() + chunk.len(), &header[..]));
+        if server.probe.read(|s| s.terminated.iter().any(|t| t.join_ref == json!("stuck"))) {
+            break;
+        }
+        assert!(sent < 64, "1 MiB queued past a 64 KiB limit, and the client that does not read is still connected");
+    }
+    assert_eq!(server.probe.terminated("room:feed", json!("stuck")).await, Terminate::Closed);
+    reader.expect_heartbeat_next().await;
+
+    // The stuck client finds what was already on its way, then the end; never a 1000.
+    loop {
+        match stuck.recv().await {
+            Received::Binary(b) => assert_eq!(&b[..header.len()], &header[..]),
+            Received::Eof | Received::Close(Some(1013)) => break,
+            other => panic!("a slow client must not be told {other:?}"),
+        }
+    }
+}
+
+/// `disconnect` reaches a connection whose socket is backed up, too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backed_up_connection_is_still_disconnected() {
+    let server = start().await;
+    let q = format!("socket_id=user_socket:1&{}", Vsn::V2.query());
+    let res = request(server.addr, &upgrade_request(&format!("/socket/websocket?{q}"), &[])).await;
+    let mut stuck = Client::upgraded(res, Vsn::V2);
+    stuck.join("room:feed", "stuck").await;
+    server.pubsub.broadcast("room:feed", "chunk", Payload::Binary(Bytes::from(vec![0; 6 << 20]))).unwrap();
+    server.pubsub.broadcast("user_socket:1", "disconnect", json!({})).unwrap();
+    assert_eq!(server.probe.terminated("room:feed", json!("stuck")).await, Terminate::Closed);
+    loop {
+        match stuck.recv().await {
+            Received::Binary(_) => {}
+            Received::Eof | Received::Close(Some(1001)) => break,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+/// Known limitation, not yet met: while a flooded channel holds the
+/// connection's reads back, a heartbeat behind the flood waits too (rule 1
+/// says heartbeats are never queued behind slow channel work).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "known gap: reads pause while a channel's mailbox is over its high-water mark, heartbeats included"]
+async fn heartbeat_behind_a_flood_into_a_slow_channel_is_answered() {
+    let server = start().await;
+    let mut c = Client::connect(&server, Vsn::V2).await;
+    c.join("room:lobby", "3").await;
+    c.send(json!(["3", "slow", "room:lobby", "slow", {}])).await;
+    server.probe.at_gate(1).await;
+    for n in 0..3000 {
+        c.send(json!(["3", format!("{n}"), "room:lobby", "noreply", {"n": n}])).await;
+    }
+    c.expect_heartbeat_next().await;
+    server.probe.open_gate(1);
+}

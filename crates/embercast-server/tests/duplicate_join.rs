@@ -1,0 +1,101 @@
+//! A join for a topic that already has a channel (PROTOCOL.md §4.4): the new
+//! join's reply, then `phx_close` with the **old** join_ref; one instance left.
+
+#[macro_use]
+mod support;
+
+use serde_json::json;
+use support::*;
+
+for_each_vsn! {
+    /// Vector `duplicate_join`.
+    async fn new_reply_then_phx_close_for_the_old_join_ref(vsn: Vsn) {
+        let server = start().await;
+        let mut c = Client::connect(&server, vsn).await;
+        c.join("room:lobby", "3").await;
+        c.send(json!(["9", "9", "room:lobby", "phx_join", {}])).await;
+        c.expect(json!(["9", "9", "room:lobby", "phx_reply", ok(json!({}))])).await;
+        c.expect(json!(["3", "3", "room:lobby", "phx_close", {}])).await;
+    }
+
+    /// Only the new instance is left: it answers pushes with its join_ref,
+    /// pushes with the old join_ref are dropped, and the old instance's
+    /// `terminate` never runs.
+    async fn only_the_new_instance_is_left(vsn: Vsn) {
+        let server = start().await;
+        let mut c = Client::connect(&server, vsn).await;
+        c.join("room:lobby", "3").await;
+        c.send(json!(["9", "9", "room:lobby", "phx_join", {}])).await;
+        c.expect(json!(["9", "9", "room:lobby", "phx_reply", ok(json!({}))])).await;
+        c.expect(json!(["3", "3", "room:lobby", "phx_close", {}])).await;
+
+        c.send(json!(["9", "10", "room:lobby", "whoami", {}])).await;
+        let reply = c.recv_json().await;
+        assert_eq!(reply[4]["response"]["join_ref"], "9");
+        if vsn == Vsn::V2 {
+            assert_eq!(reply[0], "9");
+        }
+        c.send(json!(["3", "11", "room:lobby", "ping", {}])).await;
+        c.expect_heartbeat_next().await;
+
+        c.send(json!(["9", "12", "room:lobby", "phx_leave", {}])).await;
+        c.expect(json!(["9", "12", "room:lobby", "phx_reply", ok(json!({}))])).await;
+        c.expect(json!(["9", "9", "room:lobby", "phx_close", {}])).await;
+        server.probe.terminated("room:lobby", json!("9")).await;
+        let reasons: Vec<_> = server.probe.terminations("room:lobby").into_iter().map(|t| t.join_ref).collect();
+        assert_eq!(reasons, vec![json!("9")], "the replaced instance is killed without terminate");
+    }
+
+    /// One subscription is left: a broadcast reaches the client once.
+    async fn a_broadcast_arrives_once_after_a_duplicate_join(vsn: Vsn) {
+        let server = start().await;
+        let mut c = Client::connect(&server, vsn).await;
+        c.join("room:lobby", "3").await;
+        c.send(json!(["9", "9", "room:lobby", "phx_join", {}])).await;
+        c.expect(json!(["9", "9", "room:lobby", "phx_reply", ok(json!({}))])).await;
+        c.expect(json!(["3", "3", "room:lobby", "phx_close", {}])).await;
+        server.probe.handle("room:lobby").await;
+        server.pubsub.broadcast("room:lobby", "news", json!({"n": 1})).unwrap();
+        c.expect(json!([null, null, "room:lobby", "news", {"n": 1}])).await;
+        c.expect_heartbeat_next().await;
+    }
+
+    /// When the new join is refused, the old instance is closed all the same:
+    /// error reply, then `phx_close` for the old join_ref, then no channel.
+    async fn refused_duplicate_join_still_closes_the_old_instance(vsn: Vsn) {
+        let server = start().await;
+        let mut c = Client::connect(&server, vsn).await;
+        c.join("room:lobby", "3").await;
+        c.send_join("room:lobby", "9", json!({"refuse": {"reason": "no"}})).await;
+        c.expect(json!(["9", "9", "room:lobby", "phx_reply", error(json!({"reason": "no"}))])).await;
+        c.expect(json!(["3", "3", "room:lobby", "phx_close", {}])).await;
+        c.send(json!([null, "10", "room:lobby", "ping", {}])).await;
+        c.expect(json!([null, "10", "room:lobby", "phx_reply", error(json!({"reason": "unmatched topic"}))])).await;
+    }
+
+    /// A join sent right behind a leave is not a duplicate: the leaving
+    /// instance answers its leave and sends its one `phx_close`, the new one
+    /// answers the join. The two instances are different senders, so their
+    /// frames may interleave; each one's own frames keep their order.
+    async fn join_right_after_leave_is_not_a_duplicate(vsn: Vsn) {
+        let server = start().await;
+        let mut c = Client::connect(&server, vsn).await;
+        c.join("room:lobby", "3").await;
+        c.send(json!(["3", "4", "room:lobby", "phx_leave", {}])).await;
+        c.send(json!(["5", "5", "room:lobby", "phx_join", {}])).await;
+        let got = [c.recv_json().await, c.recv_json().await, c.recv_json().await];
+        let mut leave_reply = json!(["3", "4", "room:lobby", "phx_reply", ok(json!({}))]);
+        let mut close = json!(["3", "3", "room:lobby", "phx_close", {}]);
+        let mut join_reply = json!(["5", "5", "room:lobby", "phx_reply", ok(json!({}))]);
+        if vsn == Vsn::V1 {
+            for f in [&mut leave_reply, &mut close, &mut join_reply] {
+                f[0] = serde_json::Value::Null;
+            }
+        }
+        let position = |f: &serde_json::Value| got.iter().position(|g| g == f).unwrap_or_else(|| panic!("missing {f} in {got:?}"));
+        assert!(position(&leave_reply) < position(&close), "{got:?}");
+        position(&join_reply);
+        c.expect_heartbeat_next().await;
+        assert_eq!(server.probe.terminated("room:lobby", json!("3")).await, embercast_server::Terminate::Left);
+    }
+}
