@@ -26,7 +26,13 @@ impl Channel for RoomChannel {
 
 #[tokio::main]
 async fn main() {
+    use axum::serve::ListenerExt;
+
     let app = axum::Router::new().nest("/socket", Socket::new().channel::<RoomChannel>("rooms:*").router());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:4000").await.unwrap();
+    // Replies and pushes are small frames: do not let Nagle's algorithm hold them back.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app).await.unwrap();
 }

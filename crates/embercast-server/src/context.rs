@@ -48,6 +48,8 @@ pub struct ChannelSocket {
 /// What every channel of one connection shares.
 pub(crate) struct ConnShared {
     pub(crate) outbox: Arc<Outbox>,
+    /// Client messages read but not yet taken by their channels.
+    pub(crate) inbound: Arc<crate::budget::Budget>,
     pub(crate) pubsub: PubSub,
     pub(crate) assigns: Assigns,
     pub(crate) endpoint_assigns: Arc<Assigns>,

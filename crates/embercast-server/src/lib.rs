@@ -28,8 +28,13 @@
 //! }
 //!
 //! # async fn run() {
+//! use axum::serve::ListenerExt;
+//!
 //! let app = axum::Router::new().nest("/socket", Socket::new().channel::<RoomChannel>("rooms:*").router());
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:4000").await.unwrap();
+//! // Small frames must not wait for Nagle's algorithm.
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:4000").await.unwrap().tap_io(|tcp| {
+//!     let _ = tcp.set_nodelay(true);
+//! });
 //! axum::serve(listener, app).await.unwrap();
 //! # }
 //! ```
@@ -43,10 +48,11 @@
 //! | a callback panics | `phx_error` for that channel; others carry on |
 //! | `disconnect` broadcast on the socket id, idle timeout | close code 1001 |
 //! | a message over the size limit | close code 1009 |
-//! | a client that does not read its frames | close code 1013 |
+//! | a client that does not read its frames (8 MiB queued) | dropped |
 //! | a frame that does not decode | dropped and logged; the connection stays |
 
 mod assigns;
+mod budget;
 mod channel;
 mod context;
 mod mailbox;
@@ -66,7 +72,7 @@ pub use channel::{
     Channel, HandleResult, Info, InfoResult, JoinError, JoinResult, Joined, Reply, Stop, StopReason, Terminate,
 };
 pub use context::{ChannelHandle, ChannelSocket, PushError, ReplyHandle};
-pub use embercast_protocol::{Broadcast, Payload, Ref};
+pub use embercast_protocol::{Broadcast, EncodedFrame, FrameKind, Payload, Ref, Serializer};
 pub use origin::{CheckOrigin, OriginPattern};
 pub use outbox::CloseReason;
 pub use params::Params;

@@ -14,8 +14,6 @@ pub(crate) struct Mailbox<T> {
     state: Mutex<State<T>>,
     /// Wakes the receiver when a message arrives or the mailbox closes.
     ready: Notify,
-    /// Wakes a sender waiting for the queue to drain below the low-water mark.
-    drained: Notify,
 }
 
 #[derive(Debug)]
@@ -24,18 +22,9 @@ struct State<T> {
     closed: bool,
 }
 
-/// Queue length at which a sender is told to slow down.
-pub(crate) const HIGH_WATER: usize = 256;
-/// Queue length at which a slowed sender may continue.
-pub(crate) const LOW_WATER: usize = 64;
-
 impl<T> Mailbox<T> {
     pub(crate) fn new() -> Self {
-        Mailbox {
-            state: Mutex::new(State { queue: VecDeque::new(), closed: false }),
-            ready: Notify::new(),
-            drained: Notify::new(),
-        }
+        Mailbox { state: Mutex::new(State { queue: VecDeque::new(), closed: false }), ready: Notify::new() }
     }
 
     /// Queues a message; returns the queue length, or the message back if closed.
@@ -57,13 +46,8 @@ impl<T> Mailbox<T> {
             {
                 let mut s = self.state.lock();
                 if let Some(m) = s.queue.pop_front() {
-                    let len = s.queue.len();
-                    if len == 0 && s.queue.capacity() > 16 {
+                    if s.queue.is_empty() && s.queue.capacity() > 16 {
                         s.queue = VecDeque::new();
-                    }
-                    drop(s);
-                    if len == LOW_WATER {
-                        self.drained.notify_waiters();
                     }
                     return Some(m);
                 }
@@ -82,26 +66,11 @@ impl<T> Mailbox<T> {
         let rest = std::mem::take(&mut s.queue);
         drop(s);
         self.ready.notify_one();
-        self.drained.notify_waiters();
         rest
     }
 
     pub(crate) fn is_closed(&self) -> bool {
         self.state.lock().closed
-    }
-
-    /// Waits until the queue is at or below [`LOW_WATER`], or closed.
-    pub(crate) async fn drained(&self) {
-        loop {
-            let notified = self.drained.notified();
-            {
-                let s = self.state.lock();
-                if s.closed || s.queue.len() <= LOW_WATER {
-                    return;
-                }
-            }
-            notified.await;
-        }
     }
 }
 

@@ -11,6 +11,7 @@ use embercast_protocol::{Broadcast, EncodedFrame, Message, Payload, Ref, Reply a
 use futures_util::FutureExt;
 use tokio::task::AbortHandle;
 
+use crate::budget::Ticket;
 use crate::channel::{Channel, Info, InfoResult, Joined, Reply, Stop, StopReason, Terminate};
 use crate::context::{ChannelSocket, ConnShared};
 use crate::mailbox::Mailbox;
@@ -21,8 +22,9 @@ use crate::wire;
 /// What a channel's mailbox carries.
 #[derive(Debug)]
 pub(crate) enum ChannelMsg {
-    /// A client message for this topic (`phx_leave` included).
-    In(Message),
+    /// A client message for this topic (`phx_leave` included), holding its
+    /// share of the connection's input budget until it is dropped.
+    In(Message, Ticket),
     /// A message for `handle_info`.
     Info(Info),
     /// An intercepted broadcast for `handle_out`.
@@ -146,12 +148,13 @@ async fn run<C: Channel>(req: JoinRequest) {
     let end = loop {
         let Some(msg) = mailbox.recv().await else { break Ending::Silent };
         let step = match msg {
-            ChannelMsg::In(m) if m.is_leave() => {
+            ChannelMsg::In(m, _) if m.is_leave() => {
                 socket.write_reply(m.r#ref, Reply::ok_empty());
                 let _ = outbox.push_message(&wire::phx_close(stored_join_ref.clone(), &topic));
                 break Ending::Terminate(Terminate::Left);
             }
-            ChannelMsg::In(m) => {
+            ChannelMsg::In(m, ticket) => {
+                drop(ticket);
                 socket.current_ref = m.r#ref.clone();
                 let r = guarded(channel.handle_in(&m.event, m.payload, &mut socket)).await;
                 socket.current_ref = None;
@@ -243,7 +246,7 @@ fn finish_without_channel(outbox: &Outbox, after_reply: Option<Message>, mailbox
 /// a topic without a channel gets (PROTOCOL.md §4.2 rules 8 and 9).
 fn answer_leftovers(outbox: &Outbox, leftovers: impl IntoIterator<Item = ChannelMsg>, topic: &str) {
     for m in leftovers {
-        if let ChannelMsg::In(m) = m {
+        if let ChannelMsg::In(m, _) = m {
             let reply = if m.is_leave() {
                 wire::leave_unjoined(m.join_ref, m.r#ref, topic)
             } else {

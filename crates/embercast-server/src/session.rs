@@ -8,7 +8,7 @@ use embercast_protocol::{Broadcast, Frame, Message, Ref};
 use tokio::task::AbortHandle;
 
 use crate::context::ConnShared;
-use crate::mailbox::{Mailbox, HIGH_WATER};
+use crate::mailbox::Mailbox;
 use crate::outbox::CloseReason;
 use crate::pubsub::{FrameCache, Subscriber, SubscriberId, Subscription};
 use crate::runtime::{ChannelMsg, JoinRequest};
@@ -41,8 +41,6 @@ pub(crate) struct Session {
     socket: Arc<SocketShared>,
     conn: Arc<ConnShared>,
     channels: HashMap<Box<str>, Entry>,
-    /// A channel whose mailbox is over its high-water mark: stop reading until it drains.
-    congested: Option<Arc<Mailbox<ChannelMsg>>>,
     _id_subscription: Option<Subscription>,
 }
 
@@ -52,29 +50,36 @@ impl Session {
             let sub = Arc::new(DisconnectSubscriber(Arc::downgrade(&conn.outbox)));
             conn.pubsub.subscribe(id, sub)
         });
-        Session { socket, conn, channels: HashMap::new(), congested: None, _id_subscription: id_subscription }
+        Session { socket, conn, channels: HashMap::new(), _id_subscription: id_subscription }
     }
 
-    /// The mailbox to wait on before reading more, if one is congested.
-    pub(crate) fn congested(&self) -> Option<Arc<Mailbox<ChannelMsg>>> {
-        self.congested.clone()
+    /// Whether the transport should stop reading until channels catch up
+    /// (see [`crate::budget`]).
+    pub(crate) fn reading_paused(&self) -> bool {
+        self.conn.inbound.exhausted()
     }
 
-    pub(crate) fn clear_congestion(&mut self) {
-        self.congested = None;
+    /// Waits until reading may resume.
+    pub(crate) fn reading_resumed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let budget = self.conn.inbound.clone();
+        async move { budget.recovered().await }
     }
 
     /// Handles one frame from the client. A frame that does not decode is
     /// dropped and logged; the connection carries on (Phoenix would crash it).
     pub(crate) fn handle_frame(&mut self, frame: Frame<'_>) {
+        let size = match frame {
+            Frame::Text(b) | Frame::Binary(b) => b.len(),
+        };
         match self.conn.outbox.serializer().decode_client(frame) {
-            Ok(msg) => self.handle_message(msg),
+            Ok(msg) => self.handle_message(msg, size),
             Err(e) => tracing::warn!(error = %e, "dropping a frame that does not decode"),
         }
     }
 
-    /// PROTOCOL.md §4.2, rule by rule.
-    pub(crate) fn handle_message(&mut self, msg: Message) {
+    /// PROTOCOL.md §4.2, rule by rule. `size` is the frame's length, charged
+    /// to the input budget while the message waits for its channel.
+    pub(crate) fn handle_message(&mut self, msg: Message, size: usize) {
         if msg.is_heartbeat() {
             let _ = self.conn.outbox.push_reply(&wire::heartbeat_reply(msg.r#ref));
             return;
@@ -109,17 +114,13 @@ impl Session {
             }
             Some(entry) => {
                 let leave = msg.is_leave();
-                match entry.mailbox.push(ChannelMsg::In(msg)) {
-                    Ok(len) => {
-                        entry.leaving |= leave;
-                        if len >= HIGH_WATER {
-                            self.congested = Some(entry.mailbox.clone());
-                        }
-                    }
-                    Err(ChannelMsg::In(msg)) => {
+                let ticket = self.conn.inbound.charge(size);
+                match entry.mailbox.push(ChannelMsg::In(msg, ticket)) {
+                    Ok(_) => entry.leaving |= leave,
+                    Err(ChannelMsg::In(msg, _)) => {
                         // The instance ended between the check above and now.
                         self.channels.remove(msg.topic.as_str());
-                        self.handle_message(msg);
+                        self.handle_message(msg, size);
                     }
                     Err(_) => unreachable!("push returns the message it was given"),
                 }

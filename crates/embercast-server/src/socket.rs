@@ -218,7 +218,7 @@ impl Socket {
     }
 
     /// How many bytes may wait for a client that does not read before it is
-    /// disconnected (default 8 MiB; close code 1013).
+    /// dropped (default 8 MiB), so one slow client never holds back a broadcast.
     pub fn max_queued_bytes(mut self, bytes: usize) -> Self {
         self.config.max_queued_bytes = bytes;
         self

@@ -5,6 +5,7 @@ mod demo;
 
 use std::net::SocketAddr;
 
+use axum::serve::ListenerExt;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -56,6 +57,10 @@ async fn serve(args: ServeArgs) -> std::io::Result<()> {
     let app = axum::Router::new().nest("/socket", socket.router()).merge(api::router(pubsub, args.api_key));
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await?;
     let addr = listener.local_addr()?;
+    // Replies and pushes are small frames: do not let Nagle's algorithm hold them back.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     // Tests and scripts wait for this exact line on stdout.
     println!("embercast listening on http://{addr}");
     tracing::info!(%addr, "demo: open http://{addr}/ ; socket at ws://{addr}/socket/websocket");

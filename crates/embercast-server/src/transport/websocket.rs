@@ -63,7 +63,8 @@ pub(crate) async fn upgrade(State(socket): State<Arc<SocketShared>>, req: Reques
         auth_token,
         peer_addr: parts.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0),
         headers: parts.headers.clone(),
-        uri: parts.uri.clone(),
+        // Under `Router::nest` the URI is relative to the mount; report the one the client asked for.
+        uri: parts.extensions.get::<axum::extract::OriginalUri>().map_or_else(|| parts.uri.clone(), |u| u.0.clone()),
         transport: "websocket",
     };
     let peer = info.peer_addr;
@@ -83,6 +84,7 @@ pub(crate) async fn upgrade(State(socket): State<Arc<SocketShared>>, req: Reques
     let outbox = Arc::new(Outbox::new(serializer, socket.config.max_queued_bytes));
     let shared = Arc::new(ConnShared {
         outbox: outbox.clone(),
+        inbound: Default::default(),
         pubsub: socket.pubsub.clone(),
         assigns: accept.assigns,
         endpoint_assigns: socket.assigns.clone(),
@@ -151,10 +153,10 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     let mut received = Vec::new();
 
     let ending = loop {
-        let congested = session.congested();
+        let paused = session.reading_paused();
         tokio::select! {
             _ = outbox.ready() => {}
-            r = conn.drive(congested.is_none(), &mut received) => {
+            r = conn.drive(!paused, &mut received) => {
                 match r {
                     Ok(ReadOutcome::Open) => {}
                     Ok(ReadOutcome::Closed) => break Ending::Clean,
@@ -173,10 +175,12 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                     }
                 }
             }
-            _ = async { congested.as_ref().expect("guarded").drained().await }, if congested.is_some() => {
-                session.clear_congestion();
-            }
+            _ = session.reading_resumed(), if paused => {}
             _ = &mut idle_timer => {
+                // A client we are not reading from is not idle.
+                if paused {
+                    last_read = Instant::now();
+                }
                 if last_read.elapsed() >= idle {
                     outbox.close(CloseReason::IdleTimeout);
                 } else {
