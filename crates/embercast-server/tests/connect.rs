@@ -40,9 +40,8 @@ async fn connect_info_has_peer_headers_and_uri() {
     assert_eq!(info.headers.get("x-custom").map(|v| v.to_str().unwrap()), Some("42"));
     assert_eq!(info.headers.get("user-agent").map(|v| v.to_str().unwrap()), Some("embercast-tests"));
     assert_eq!(info.headers.get("traceparent").map(|v| v.to_str().unwrap()), Some("00-abc-def-01"));
-    // Behind `Router::nest` the path is relative to the mount (axum strips
-    // the prefix; the full path would need axum's `original-uri` feature).
-    assert!(info.uri.path().ends_with("/websocket"), "{}", info.uri);
+    // The path the client asked for, mount included, even behind `Router::nest`.
+    assert_eq!(info.uri.path(), "/socket/websocket");
     assert_eq!(info.uri.query(), Some("a=1&vsn=2.0.0"));
 }
 
