@@ -16,7 +16,7 @@ use crate::channel::{Channel, Info, InfoResult, Joined, Reply, Stop, StopReason,
 use crate::context::{ChannelSocket, ConnShared};
 use crate::mailbox::Mailbox;
 use crate::outbox::Outbox;
-use crate::pubsub::{FrameCache, Subscriber, SubscriberId};
+use crate::pubsub::{FrameCache, Subscriber, SubscriberId, Subscription};
 use crate::wire;
 
 /// What a channel's mailbox carries.
@@ -63,12 +63,17 @@ impl<C: Channel> ChannelFactory for Factory<C> {
 }
 
 /// Runs a callback future, turning a panic into `Err` with its message.
-async fn guarded<T>(fut: impl Future<Output = T>) -> Result<T, String> {
-    AssertUnwindSafe(fut).catch_unwind().await.map_err(|p| {
-        p.downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| p.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "non-string panic".into())
+///
+/// A plain function returning the wrapped future (not an `async fn`), so the
+/// callback's future is stored once in the channel task, not twice.
+fn guarded<F: Future>(fut: F) -> impl Future<Output = Result<F::Output, String>> {
+    AssertUnwindSafe(fut).catch_unwind().map(|r| {
+        r.map_err(|p| {
+            p.downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "non-string panic".into())
+        })
     })
 }
 
@@ -83,114 +88,139 @@ impl Drop for Exit {
 }
 
 async fn run<C: Channel>(req: JoinRequest) {
+    let _exit = Exit(req.mailbox.clone());
+    if let Some(live) = join::<C>(req).await {
+        live.serve().await;
+    }
+}
+
+/// A joined channel: its state, its socket and its topic subscription.
+struct Live<C> {
+    channel: C,
+    socket: ChannelSocket,
+    subscription: Subscription,
+    /// The join_ref the join carried (may be null), echoed by phx_close / phx_error.
+    stored_join_ref: Option<Ref>,
+}
+
+/// Runs `join` and answers it. `None` when the join was refused or crashed.
+async fn join<C: Channel>(req: JoinRequest) -> Option<Live<C>> {
     let JoinRequest { join, after_reply, conn, mailbox, id } = req;
-    let _exit = Exit(mailbox.clone());
-    let topic: Arc<str> = join.topic.as_str().into();
+    let Message { join_ref, r#ref, topic, payload, .. } = join;
     // The channel's own join_ref falls back to the join's ref (V1 clients send none),
     // while the join reply and phx_close/phx_error echo what the join carried.
-    let stored_join_ref = join.join_ref.clone();
-    let own_join_ref = join.join_ref.clone().or_else(|| join.r#ref.clone());
+    let own_join_ref = join_ref.clone().or_else(|| r#ref.clone());
+    let topic: Arc<str> = topic.into();
     let mut socket = ChannelSocket::new(topic.clone(), own_join_ref, id, conn.clone(), mailbox.clone());
-    socket.current_ref = join.r#ref.clone();
-    let outbox = conn.outbox.clone();
+    socket.current_ref = r#ref.clone();
+    let outbox = &conn.outbox;
     let reply_to_join = |status: &str, payload: Payload| WireReply {
-        join_ref: join.join_ref.clone(),
-        r#ref: join.r#ref.clone(),
-        topic: join.topic.clone(),
+        join_ref: join_ref.clone(),
+        r#ref: r#ref.clone(),
+        topic: topic.to_string(),
         status: status.into(),
         payload,
     };
 
-    let joined = guarded(C::join(&topic, join.payload.clone(), &mut socket)).await;
+    let joined = guarded(C::join(&topic, payload, &mut socket)).await;
     socket.current_ref = None;
+    let channel = match joined {
+        Ok(Ok(Joined { channel, reply })) => (channel, reply),
+        Ok(Err(refused)) => {
+            tracing::debug!(%topic, "join refused");
+            if outbox.push_reply(&reply_to_join("error", refused.response)).is_err() {
+                let _ = outbox.push_reply(&wire::reply_not_encodable(join_ref, r#ref, &topic));
+            }
+            finish_without_channel(outbox, after_reply, &mailbox, &topic);
+            return None;
+        }
+        Err(panic) => {
+            tracing::error!(%topic, %panic, "join crashed");
+            let _ = outbox.push_reply(&wire::join_crashed(join_ref, r#ref, &topic));
+            finish_without_channel(outbox, after_reply, &mailbox, &topic);
+            return None;
+        }
+    };
+    let (channel, reply) = channel;
     // Subscribe before the join reply is written, so that a client that has
     // seen the reply misses nothing published after it; the fastlane holds
     // back what arrives until the reply is queued, so the reply still comes first.
     let fastlane = Arc::new(Fastlane {
-        outbox: Arc::downgrade(&outbox),
+        outbox: Arc::downgrade(outbox),
         mailbox: Arc::downgrade(&mailbox),
         intercept: C::INTERCEPT,
         held: parking_lot::Mutex::new(Some(Vec::new())),
         open: AtomicBool::new(false),
     });
-    let subscription = matches!(joined, Ok(Ok(_))).then(|| conn.pubsub.subscribe_as(id, &topic, fastlane.clone()));
-    let mut channel = match joined {
-        Ok(Ok(Joined { channel, reply })) => {
-            if outbox.push_reply(&reply_to_join("ok", reply)).is_err() {
-                tracing::warn!(%topic, "join reply cannot be encoded for this client; sending an empty one");
-                let _ = outbox.push_reply(&reply_to_join("ok", Payload::empty()));
-            }
-            channel
-        }
-        Ok(Err(refused)) => {
-            tracing::debug!(%topic, "join refused");
-            if outbox.push_reply(&reply_to_join("error", refused.response)).is_err() {
-                let _ =
-                    outbox.push_reply(&wire::reply_not_encodable(join.join_ref.clone(), join.r#ref.clone(), &topic));
-            }
-            finish_without_channel(&outbox, after_reply, &mailbox, &topic);
-            return;
-        }
-        Err(panic) => {
-            tracing::error!(%topic, %panic, "join crashed");
-            let _ = outbox.push_reply(&wire::join_crashed(join.join_ref.clone(), join.r#ref.clone(), &topic));
-            finish_without_channel(&outbox, after_reply, &mailbox, &topic);
-            return;
-        }
-    };
+    let subscription = conn.pubsub.subscribe_as(id, &topic, fastlane.clone());
+    if outbox.push_reply(&reply_to_join("ok", reply)).is_err() {
+        tracing::warn!(%topic, "join reply cannot be encoded for this client; sending an empty one");
+        let _ = outbox.push_reply(&reply_to_join("ok", Payload::empty()));
+    }
     if let Some(close) = after_reply {
         let _ = outbox.push_message(&close);
     }
     fastlane.open();
     tracing::debug!(%topic, "joined");
     socket.finish_join();
+    Some(Live { channel, socket, subscription, stored_join_ref: join_ref })
+}
 
-    let end = loop {
-        let Some(msg) = mailbox.recv().await else { break Ending::Silent };
-        let step = match msg {
-            ChannelMsg::In(m, _) if m.is_leave() => {
-                socket.write_reply(m.r#ref, Reply::ok_empty());
-                let _ = outbox.push_message(&wire::phx_close(stored_join_ref.clone(), &topic));
-                break Ending::Terminate(Terminate::Left);
-            }
-            ChannelMsg::In(m, ticket) => {
-                drop(ticket);
-                socket.current_ref = m.r#ref.clone();
-                let r = guarded(channel.handle_in(&m.event, m.payload, &mut socket)).await;
-                socket.current_ref = None;
-                match r {
-                    Ok(Ok(Some(reply))) => {
-                        socket.write_reply(m.r#ref, reply);
-                        Step::Continue
+impl<C: Channel> Live<C> {
+    /// Handles the channel's messages one at a time until it ends.
+    async fn serve(self) {
+        let Live { mut channel, mut socket, subscription, stored_join_ref } = self;
+        let mailbox = socket.mailbox.clone();
+        let outbox = socket.conn.outbox.clone();
+        let topic = socket.topic.clone();
+        let end = loop {
+            let Some(msg) = mailbox.recv().await else { break Ending::Silent };
+            let step = match msg {
+                ChannelMsg::In(m, _) if m.is_leave() => {
+                    socket.write_reply(m.r#ref, Reply::ok_empty());
+                    let _ = outbox.push_message(&wire::phx_close(stored_join_ref.clone(), &topic));
+                    break Ending::Terminate(Terminate::Left);
+                }
+                ChannelMsg::In(m, ticket) => {
+                    drop(ticket);
+                    let Message { r#ref, event, payload, .. } = m;
+                    socket.current_ref = r#ref.clone();
+                    let r = guarded(channel.handle_in(&event, payload, &mut socket)).await;
+                    socket.current_ref = None;
+                    match r {
+                        Ok(Ok(Some(reply))) => {
+                            socket.write_reply(r#ref, reply);
+                            Step::Continue
+                        }
+                        Ok(Ok(None)) => Step::Continue,
+                        Ok(Err(stop)) => Step::Stop(stop, r#ref),
+                        Err(panic) => Step::Crash(panic),
                     }
-                    Ok(Ok(None)) => Step::Continue,
-                    Ok(Err(stop)) => Step::Stop(stop, m.r#ref),
-                    Err(panic) => Step::Crash(panic),
+                }
+                ChannelMsg::Info(info) => Step::from(guarded(channel.handle_info(info, &mut socket)).await),
+                ChannelMsg::Out(b) => Step::from(guarded(channel.handle_out(&b.event, b.payload, &mut socket)).await),
+                ChannelMsg::Shutdown => break Ending::Terminate(Terminate::Closed),
+            };
+            match step {
+                Step::Continue => {}
+                Step::Stop(stop, r#ref) => break stopped(&socket, &outbox, stop, r#ref, stored_join_ref.clone()),
+                Step::Crash(panic) => {
+                    tracing::error!(%topic, %panic, "channel crashed");
+                    let _ = outbox.push_message(&wire::phx_error(stored_join_ref.clone(), &topic));
+                    break Ending::Silent;
                 }
             }
-            ChannelMsg::Info(info) => Step::from(guarded(channel.handle_info(info, &mut socket)).await),
-            ChannelMsg::Out(b) => Step::from(guarded(channel.handle_out(&b.event, b.payload, &mut socket)).await),
-            ChannelMsg::Shutdown => break Ending::Terminate(Terminate::Closed),
         };
-        match step {
-            Step::Continue => {}
-            Step::Stop(stop, r#ref) => break stopped(&socket, &outbox, stop, r#ref, stored_join_ref.clone()),
-            Step::Crash(panic) => {
-                tracing::error!(%topic, %panic, "channel crashed");
-                let _ = outbox.push_message(&wire::phx_error(stored_join_ref.clone(), &topic));
-                break Ending::Silent;
+        // Stop routing to this instance before terminate, so the client's next
+        // messages for the topic are answered as for a topic not joined, and stop
+        // its fastlane: a client that rejoins while a slow terminate runs would
+        // otherwise get every broadcast twice.
+        drop(subscription);
+        answer_leftovers(&outbox, mailbox.close(), &topic);
+        if let Ending::Terminate(reason) = end {
+            if let Err(panic) = guarded(channel.terminate(reason, &mut socket)).await {
+                tracing::error!(%topic, %panic, "terminate crashed");
             }
-        }
-    };
-    // Stop routing to this instance before terminate, so the client's next
-    // messages for the topic are answered as for a topic not joined, and stop
-    // its fastlane: a client that rejoins while a slow terminate runs would
-    // otherwise get every broadcast twice.
-    drop(subscription);
-    answer_leftovers(&outbox, mailbox.close(), &topic);
-    if let Ending::Terminate(reason) = end {
-        if let Err(panic) = guarded(channel.terminate(reason, &mut socket)).await {
-            tracing::error!(%topic, %panic, "terminate crashed");
         }
     }
 }

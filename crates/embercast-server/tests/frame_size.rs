@@ -33,6 +33,17 @@ for_each_vsn! {
         assert_eq!(server.probe.terminated("room:lobby", json!("3")).await, Terminate::Closed);
     }
 
+    /// A client still writing a 4 MiB message when the server gives up on it
+    /// receives the 1009 close frame, not a connection reset: the server
+    /// drains what the client sends instead of closing on unread data.
+    async fn oversized_message_still_being_sent_gets_a_clean_1009(vsn: Vsn) {
+        let server = start_with(|s| s.max_frame_size(LIMIT)).await;
+        let mut c = Client::connect(&server, vsn).await;
+        let frame = client_frame(OpCode::Binary, true, &vec![7; 4 << 20]);
+        c.try_send_raw(&frame).await.expect("the server keeps reading until the client is done");
+        c.expect_close(1009).await;
+    }
+
     /// A message of exactly the limit is accepted.
     async fn text_message_at_the_limit_is_accepted(vsn: Vsn) {
         let server = start_with(|s| s.max_frame_size(LIMIT)).await;

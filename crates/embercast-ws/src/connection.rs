@@ -42,6 +42,9 @@ pub struct Connection<S> {
     wpos: usize,
     close_sent: bool,
     peer_gone: bool,
+    /// The peer broke the protocol: what it sends next cannot be parsed, and
+    /// is read only to be discarded (so closing does not reset the connection).
+    failed: bool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
@@ -56,6 +59,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             wpos: 0,
             close_sent: false,
             peer_gone: false,
+            failed: false,
         }
     }
 
@@ -90,6 +94,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             return Poll::Ready(Ok(ReadOutcome::Closed));
         }
         let mut buf = [0u8; READ_CHUNK];
+        if self.failed {
+            return self.poll_discard(cx, &mut buf);
+        }
         let mut control = Vec::new();
         let mut outcome = None;
         for _ in 0..READS_PER_POLL {
@@ -111,6 +118,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                         other => control.push(other),
                     });
                     if let Err(e) = decoded {
+                        self.failed = true;
                         self.queue_close(e.code, e.reason);
                         outcome = Some(ReadOutcome::Failed(e));
                         break;
@@ -141,6 +149,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 Poll::Ready(Ok(o))
             }
             None => Poll::Pending,
+        }
+    }
+
+    /// Reads and drops whatever the peer still sends after a protocol error,
+    /// until it hangs up.
+    fn poll_discard(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<ReadOutcome>> {
+        loop {
+            let mut rb = ReadBuf::new(buf);
+            match Pin::new(&mut self.io).poll_read(cx, &mut rb) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Ready(Ok(())) if rb.filled().is_empty() => {
+                    self.peer_gone = true;
+                    return Poll::Ready(Ok(ReadOutcome::Closed));
+                }
+                Poll::Ready(Ok(())) => {}
+            }
         }
     }
 
@@ -213,14 +239,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// Finishes the connection: writes what is queued (a close frame, if the
     /// caller queued one), then waits up to `linger` for the peer's close frame
     /// or hang-up, then shuts the stream down.
+    ///
+    /// After a protocol error the peer's next frames cannot be parsed, so the
+    /// write side is shut right after the close frame and incoming bytes are
+    /// discarded until the peer hangs up: closing a socket with unread data
+    /// would reset the connection and lose the close frame (and its code).
     pub async fn finish(mut self, linger: Duration) {
         let _ = tokio::time::timeout(linger, async {
             poll_fn(|cx| self.poll_write_queued(cx)).await?;
+            if self.failed {
+                poll_fn(|cx| Pin::new(&mut self.io).poll_shutdown(cx)).await?;
+            }
             let mut sink = Vec::new();
             while !self.peer_gone && !self.decoder.is_closed() {
-                if let ReadOutcome::Failed(_) = self.drive(true, &mut sink).await? {
-                    break;
-                }
+                self.drive(true, &mut sink).await?;
                 sink.clear();
             }
             poll_fn(|cx| self.poll_write_queued(cx)).await
