@@ -79,4 +79,4 @@ pub use params::Params;
 pub use pubsub::{
     Adapter, FrameCache, Listener, LocalDispatch, PubSub, PubSubError, Subscriber, SubscriberId, Subscription,
 };
-pub use socket::{Accept, ConnectInfo, Reject, Socket};
+pub use socket::{Accept, ConnectInfo, Drain, Reject, Socket};

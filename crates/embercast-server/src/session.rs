@@ -1,7 +1,6 @@
 //! One connection's multiplexing state (PROTOCOL.md §4.1–4.5), independent of
 //! the transport: decodes client frames and routes them to channels.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use embercast_protocol::{Broadcast, Frame, Message, Ref};
@@ -37,10 +36,39 @@ impl Entry {
     }
 }
 
+/// The connection's channels by topic: a short list (at most
+/// `max_channels`, usually one or two), so a scan beats a hash map in both
+/// time and memory.
+#[derive(Default)]
+struct Channels(Vec<(Box<str>, Entry)>);
+
+impl Channels {
+    fn position(&self, topic: &str) -> Option<usize> {
+        self.0.iter().position(|(t, _)| &**t == topic)
+    }
+
+    fn get(&self, topic: &str) -> Option<&Entry> {
+        self.position(topic).map(|i| &self.0[i].1)
+    }
+
+    fn get_mut(&mut self, topic: &str) -> Option<&mut Entry> {
+        self.position(topic).map(|i| &mut self.0[i].1)
+    }
+
+    fn remove(&mut self, topic: &str) -> Option<Entry> {
+        self.position(topic).map(|i| self.0.swap_remove(i).1)
+    }
+
+    fn insert(&mut self, topic: Box<str>, entry: Entry) {
+        self.remove(&topic);
+        self.0.push((topic, entry));
+    }
+}
+
 pub(crate) struct Session {
     socket: Arc<SocketShared>,
     conn: Arc<ConnShared>,
-    channels: HashMap<Box<str>, Entry>,
+    channels: Channels,
     _id_subscription: Option<Subscription>,
 }
 
@@ -50,7 +78,7 @@ impl Session {
             let sub = Arc::new(DisconnectSubscriber(Arc::downgrade(&conn.outbox)));
             conn.pubsub.subscribe(id, sub)
         });
-        Session { socket, conn, channels: HashMap::new(), _id_subscription: id_subscription }
+        Session { socket, conn, channels: Channels::default(), _id_subscription: id_subscription }
     }
 
     /// Whether the transport should stop reading until channels catch up
@@ -137,8 +165,8 @@ impl Session {
             }
             return;
         };
-        self.channels.retain(|_, e| !e.mailbox.is_closed());
-        let live = self.channels.values().filter(|e| e.is_live()).count();
+        self.channels.0.retain(|(_, e)| !e.mailbox.is_closed());
+        let live = self.channels.0.iter().filter(|(_, e)| e.is_live()).count();
         if live >= self.socket.config.max_channels {
             tracing::warn!(topic = %msg.topic, max = self.socket.config.max_channels, "join refused: too many channels");
             let _ = self.conn.outbox.push_reply(&wire::too_many_channels(msg.join_ref.clone(), msg.r#ref, &msg.topic));
@@ -162,7 +190,7 @@ impl Session {
 
     /// The connection is gone: every channel runs `terminate` and ends.
     pub(crate) fn close(&mut self) {
-        for (_, entry) in self.channels.drain() {
+        for (_, entry) in self.channels.0.drain(..) {
             let _ = entry.mailbox.push(ChannelMsg::Shutdown);
         }
     }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderMap, StatusCode, Uri};
+use tokio::sync::watch;
 
 use crate::assigns::Assigns;
 use crate::channel::Channel;
@@ -108,6 +109,8 @@ impl Default for Config {
 
 pub(crate) struct SocketShared {
     pub(crate) router: Router,
+    /// Set to `true` to close every connection with 1012 (server restart).
+    pub(crate) drain: Arc<watch::Sender<bool>>,
     pub(crate) connect: Arc<ConnectFn>,
     pub(crate) config: Config,
     pub(crate) pubsub: PubSub,
@@ -131,6 +134,7 @@ pub(crate) struct SocketShared {
 /// ```
 pub struct Socket {
     router: Router,
+    drain: Arc<watch::Sender<bool>>,
     connect: Arc<ConnectFn>,
     config: Config,
     pubsub: PubSub,
@@ -148,6 +152,7 @@ impl Socket {
     pub fn new() -> Self {
         Socket {
             router: Router::default(),
+            drain: Arc::new(watch::Sender::new(false)),
             connect: Arc::new(|_| Box::pin(async { Ok(Accept::new()) })),
             config: Config::default(),
             pubsub: PubSub::new(),
@@ -224,11 +229,17 @@ impl Socket {
         self
     }
 
+    /// A handle to close every connection of this socket on shutdown.
+    pub fn drain_handle(&self) -> Drain {
+        Drain { tx: self.drain.clone() }
+    }
+
     /// The axum router serving this socket's transports (`/websocket`); nest it
     /// at the mount path, e.g. `.nest("/socket", socket.router())`.
     pub fn router(self) -> axum::Router {
         let shared = Arc::new(SocketShared {
             router: self.router,
+            drain: self.drain,
             connect: self.connect,
             config: self.config,
             pubsub: self.pubsub,
@@ -237,5 +248,33 @@ impl Socket {
         axum::Router::new()
             .route("/websocket", axum::routing::any(crate::transport::websocket::upgrade))
             .with_state(shared)
+    }
+}
+
+/// Closes a socket's connections for a graceful shutdown (Phoenix's drainer).
+///
+/// Every connection gets close code 1012 (service restart), so clients
+/// reconnect, to another node if there is one. Connections opened afterwards
+/// are closed as soon as they open.
+#[derive(Clone, Debug)]
+pub struct Drain {
+    tx: Arc<watch::Sender<bool>>,
+}
+
+impl Drain {
+    /// Starts closing every connection.
+    pub fn drain(&self) {
+        self.tx.send_replace(true);
+    }
+
+    /// Waits until every connection has closed, or `timeout` has passed;
+    /// returns whether all closed.
+    pub async fn closed(&self, timeout: Duration) -> bool {
+        tokio::time::timeout(timeout, self.tx.closed()).await.is_ok()
+    }
+
+    /// How many connections are open.
+    pub fn connections(&self) -> usize {
+        self.tx.receiver_count()
     }
 }

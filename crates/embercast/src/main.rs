@@ -3,7 +3,9 @@
 mod api;
 mod demo;
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::serve::ListenerExt;
 use clap::{Parser, Subcommand};
@@ -45,6 +47,7 @@ async fn main() -> std::io::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     match Cli::parse().command {
         Command::Serve(args) => serve(args).await,
@@ -54,8 +57,11 @@ async fn main() -> std::io::Result<()> {
 async fn serve(args: ServeArgs) -> std::io::Result<()> {
     let socket = demo::socket(&args.check_origin);
     let pubsub = socket.pubsub_handle();
+    let drain = socket.drain_handle();
     let app = axum::Router::new().nest("/socket", socket.router()).merge(api::router(pubsub, args.api_key));
-    let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await?;
+    let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {}:{}: {e}", args.host, args.port)))?;
     let addr = listener.local_addr()?;
     // Replies and pushes are small frames: do not let Nagle's algorithm hold them back.
     let listener = listener.tap_io(|tcp| {
@@ -65,7 +71,15 @@ async fn serve(args: ServeArgs) -> std::io::Result<()> {
     println!("embercast listening on http://{addr}");
     tracing::info!(%addr, "demo: open http://{addr}/ ; socket at ws://{addr}/socket/websocket");
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // Close every WebSocket with 1012 so clients reconnect (to this
+            // server once it is back, or to another node), then stop.
+            drain.drain();
+            if !drain.closed(Duration::from_secs(5)).await {
+                tracing::warn!(open = drain.connections(), "connections still open after 5 s; stopping anyway");
+            }
+        })
         .await
 }
 

@@ -17,6 +17,7 @@ use embercast_protocol::{Frame, FrameKind, Serializer};
 use embercast_ws::{handshake, upgrade, Connection, Message as WsMessage, OpCode, ReadOutcome, Role};
 use http::{header, StatusCode};
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::context::ConnShared;
@@ -91,19 +92,38 @@ pub(crate) async fn upgrade(State(socket): State<Arc<SocketShared>>, req: Reques
         socket_id: accept.id,
     });
     tracing::info!(?peer, vsn = serializer.vsn(), socket_id = ?shared.socket_id, "connected");
-    let idle = socket.config.idle_timeout;
-    let max_frame_size = socket.config.max_frame_size;
+    let limits = Limits { idle: socket.config.idle_timeout, max_frame_size: socket.config.max_frame_size };
+    let drain = socket.drain.subscribe();
     let session = Session::new(socket, shared);
-    tokio::spawn(async move {
-        match upgrade::upgraded(on_upgrade).await {
-            Ok(io) => {
-                let conn = Connection::new(io, Role::Server, max_frame_size);
-                run(session, outbox, idle, conn, peer).await;
-            }
-            Err(e) => tracing::warn!(error = %e, "websocket upgrade failed"),
-        }
-    });
+    tokio::spawn(serve(session, outbox, limits, drain, on_upgrade, peer));
     upgrade::switching_protocols::<Body>(&key, protocol)
+}
+
+#[derive(Clone, Copy)]
+struct Limits {
+    idle: Duration,
+    max_frame_size: usize,
+}
+
+/// The connection's task: waits for hyper to hand over the upgraded stream,
+/// runs the connection, then finishes the close handshake.
+async fn serve(
+    session: Session,
+    outbox: Arc<Outbox>,
+    limits: Limits,
+    drain: watch::Receiver<bool>,
+    on_upgrade: hyper::upgrade::OnUpgrade,
+    peer: Option<SocketAddr>,
+) {
+    let io = match upgrade::upgraded(on_upgrade).await {
+        Ok(io) => io,
+        Err(e) => return tracing::warn!(error = %e, "websocket upgrade failed"),
+    };
+    let conn = Connection::new(io, Role::Server, limits.max_frame_size);
+    if let Some(conn) = run(session, outbox, limits.idle, drain, conn, peer).await {
+        // Boxed: the close handshake is rare and should not enlarge every connection's task.
+        Box::pin(conn.finish(CLOSE_LINGER)).await;
+    }
 }
 
 /// `vsn` missing → V1, `1.x.y` → V1, `2.x.y` → V2, anything else (including
@@ -140,13 +160,20 @@ fn subprotocols(headers: &http::HeaderMap) -> Result<(Option<String>, Option<&'s
     }
 }
 
+/// Runs the connection until it ends; returns it if the close handshake
+/// should be finished.
 async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     mut session: Session,
     outbox: Arc<Outbox>,
     idle: Duration,
+    mut drain: watch::Receiver<bool>,
     mut conn: Connection<S>,
     peer: Option<SocketAddr>,
-) {
+) -> Option<Connection<S>> {
+    if *drain.borrow_and_update() {
+        outbox.close(CloseReason::Shutdown);
+    }
+    let mut drain_open = true;
     let mut last_read = Instant::now();
     let idle_timer = tokio::time::sleep(idle);
     tokio::pin!(idle_timer);
@@ -167,7 +194,8 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                     Err(_) => break Ending::Gone,
                 }
                 last_read = Instant::now();
-                for m in received.drain(..) {
+                // Taken, not drained: an idle connection should not keep the Vec's capacity.
+                for m in std::mem::take(&mut received) {
                     match m {
                         WsMessage::Text(t) => session.handle_frame(Frame::Text(&t)),
                         WsMessage::Binary(b) => session.handle_frame(Frame::Binary(&b)),
@@ -176,6 +204,13 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                 }
             }
             _ = session.reading_resumed(), if paused => {}
+            r = drain.changed(), if drain_open => {
+                match r {
+                    Ok(()) if *drain.borrow() => outbox.close(CloseReason::Shutdown),
+                    Ok(()) => {}
+                    Err(_) => drain_open = false,
+                }
+            }
             _ = &mut idle_timer => {
                 // A client we are not reading from is not idle.
                 if paused {
@@ -202,8 +237,9 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     outbox.kill();
     drop(session);
     tracing::info!(?peer, "disconnected");
-    if let Ending::Clean = ending {
-        conn.finish(CLOSE_LINGER).await;
+    match ending {
+        Ending::Clean => Some(conn),
+        Ending::Gone => None,
     }
 }
 

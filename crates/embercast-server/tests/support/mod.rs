@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::serve::ListenerExt;
-use embercast_server::{Accept, ConnectInfo, PubSub, Reject, Socket};
+use embercast_server::{Accept, ConnectInfo, Drain, PubSub, Reject, Socket};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -30,6 +30,8 @@ pub struct Server {
     /// The socket's PubSub, to broadcast from outside a channel.
     pub pubsub: PubSub,
     pub probe: Probe,
+    /// Closes every connection (graceful shutdown).
+    pub drain: Drain,
     task: JoinHandle<()>,
 }
 
@@ -64,6 +66,7 @@ pub async fn start_with(configure: impl FnOnce(Socket) -> Socket) -> Server {
         );
     let socket = configure(socket);
     let pubsub = socket.pubsub_handle();
+    let drain = socket.drain_handle();
     let app = axum::Router::new().nest("/socket", socket.router());
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
     let addr = listener.local_addr().expect("local address");
@@ -75,7 +78,7 @@ pub async fn start_with(configure: impl FnOnce(Socket) -> Socket) -> Server {
     let task = tokio::spawn(async move {
         axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.expect("serve");
     });
-    Server { addr, pubsub, probe, task }
+    Server { addr, pubsub, probe, drain, task }
 }
 
 fn default_connect(probe: &Probe, info: ConnectInfo) -> Result<Accept, Reject> {
