@@ -195,8 +195,8 @@ impl From<PubSubError> for Stop {
     }
 }
 
-impl From<crate::context::PushError> for Stop {
-    fn from(e: crate::context::PushError) -> Self {
+impl From<crate::outbox::PushError> for Stop {
+    fn from(e: crate::outbox::PushError) -> Self {
         Stop::error(e.to_string())
     }
 }

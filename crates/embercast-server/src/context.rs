@@ -3,26 +3,14 @@
 use std::any::Any;
 use std::sync::{Arc, Weak};
 
-use embercast_protocol::{Broadcast, EncodeError, Message, Payload, Ref, Reply as WireReply};
+use embercast_protocol::{Broadcast, Message, Payload, Ref, Reply as WireReply};
 
 use crate::assigns::Assigns;
 use crate::channel::{Info, Reply};
 use crate::mailbox::Mailbox;
-use crate::outbox::Outbox;
+use crate::outbox::{Outbox, PushError};
 use crate::pubsub::{FrameCache, PubSub, PubSubError, Subscriber, SubscriberId, Subscription};
 use crate::runtime::ChannelMsg;
-
-/// A push that could not be sent.
-#[derive(Debug, Clone)]
-pub struct PushError(EncodeError);
-
-impl std::fmt::Display for PushError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "push failed: {}", self.0)
-    }
-}
-
-impl std::error::Error for PushError {}
 
 /// Actions taken during `join`, replayed once the join reply is written.
 #[derive(Debug)]
@@ -128,11 +116,11 @@ impl ChannelSocket {
         };
         if !self.joined {
             // Validate now so the error reaches the caller, send after the join reply.
-            self.conn.outbox.serializer().encode_push(&msg).map_err(PushError)?;
+            self.conn.outbox.encode_push(&msg)?;
             self.deferred.push(Deferred::Push(msg));
             return Ok(());
         }
-        self.conn.outbox.push_message(&msg).map_err(PushError)
+        self.conn.outbox.push_message(&msg)
     }
 
     /// Broadcasts to every subscriber of this topic on every node, this client included.
@@ -219,11 +207,7 @@ impl ChannelSocket {
             status: reply.status,
             payload: reply.response,
         };
-        if let Err(e) = self.conn.outbox.push_reply(&wire) {
-            tracing::warn!(topic = %self.topic, error = %e, "reply cannot be encoded for this client");
-            let _ =
-                self.conn.outbox.push_reply(&crate::wire::reply_not_encodable(wire.join_ref, wire.r#ref, &wire.topic));
-        }
+        self.conn.outbox.push_reply(&wire);
     }
 }
 
@@ -247,9 +231,7 @@ impl ReplyHandle {
             status: reply.status,
             payload: reply.response,
         };
-        if outbox.push_reply(&wire).is_err() {
-            let _ = outbox.push_reply(&crate::wire::reply_not_encodable(wire.join_ref, wire.r#ref, &wire.topic));
-        }
+        outbox.push_reply(&wire);
     }
 }
 

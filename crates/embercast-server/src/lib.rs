@@ -71,10 +71,10 @@ pub use assigns::Assigns;
 pub use channel::{
     Channel, HandleResult, Info, InfoResult, JoinError, JoinResult, Joined, Reply, Stop, StopReason, Terminate,
 };
-pub use context::{ChannelHandle, ChannelSocket, PushError, ReplyHandle};
+pub use context::{ChannelHandle, ChannelSocket, ReplyHandle};
 pub use embercast_protocol::{Broadcast, EncodedFrame, FrameKind, Payload, Ref, Serializer};
 pub use origin::{CheckOrigin, OriginPattern};
-pub use outbox::CloseReason;
+pub use outbox::{CloseReason, PushError};
 pub use params::Params;
 pub use pubsub::{
     Adapter, FrameCache, Listener, LocalDispatch, PubSub, PubSubError, Subscriber, SubscriberId, Subscription,

@@ -7,7 +7,7 @@
 
 use std::collections::VecDeque;
 
-use embercast_protocol::{EncodeError, EncodedFrame, Message, Reply, Serializer};
+use embercast_protocol::{EncodeError, EncodedFrame, FrameKind, Message, Reply, Serializer};
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
@@ -24,9 +24,45 @@ pub enum CloseReason {
     Shutdown,
 }
 
+/// A push that could not be sent to this client.
+#[derive(Debug, Clone)]
+pub struct PushError(PushErrorKind);
+
+#[derive(Debug, Clone)]
+enum PushErrorKind {
+    Encode(EncodeError),
+    BinaryOverText,
+}
+
+impl PushError {
+    /// The payload cannot be encoded with the client's serializer (a V2 push
+    /// that is not a JSON object, bytes for V1, a header field over 255 bytes).
+    pub fn is_encode(&self) -> bool {
+        matches!(self.0, PushErrorKind::Encode(_))
+    }
+
+    /// Bytes for a client whose transport only carries text (LongPoll).
+    pub fn is_binary_over_text(&self) -> bool {
+        matches!(self.0, PushErrorKind::BinaryOverText)
+    }
+}
+
+impl std::fmt::Display for PushError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            PushErrorKind::Encode(e) => write!(f, "push failed: {e}"),
+            PushErrorKind::BinaryOverText => f.write_str("push failed: this client's transport cannot carry bytes"),
+        }
+    }
+}
+
+impl std::error::Error for PushError {}
+
 #[derive(Debug)]
 pub(crate) struct Outbox {
     serializer: Serializer,
+    /// Whether the transport carries binary frames (WebSocket) or only text (LongPoll).
+    binary: bool,
     max_bytes: usize,
     state: Mutex<State>,
     notify: Notify,
@@ -49,8 +85,8 @@ pub(crate) struct Drained {
 }
 
 impl Outbox {
-    pub(crate) fn new(serializer: Serializer, max_bytes: usize) -> Self {
-        Outbox { serializer, max_bytes, state: Mutex::new(State::default()), notify: Notify::new() }
+    pub(crate) fn new(serializer: Serializer, binary: bool, max_bytes: usize) -> Self {
+        Outbox { serializer, binary, max_bytes, state: Mutex::new(State::default()), notify: Notify::new() }
     }
 
     pub(crate) fn serializer(&self) -> Serializer {
@@ -59,7 +95,14 @@ impl Outbox {
 
     /// Queues an encoded frame. A connection whose queue is over its byte limit
     /// is closed rather than allowed to grow without bound.
+    ///
+    /// A binary frame for a text-only transport is skipped: LongPoll clients
+    /// hand every message to their JSON decoder, so bytes would break them.
     pub(crate) fn push_frame(&self, frame: EncodedFrame) {
+        if !self.binary && frame.kind == FrameKind::Binary {
+            tracing::debug!("binary frame skipped for a client whose transport carries only text");
+            return;
+        }
         let mut s = self.state.lock();
         if s.dead || s.close.is_some() {
             return;
@@ -77,18 +120,43 @@ impl Outbox {
         self.notify.notify_one();
     }
 
+    /// Whether this client can receive `payload` at all: bytes need V2 over WebSocket.
+    pub(crate) fn can_carry(&self, payload: &embercast_protocol::Payload) -> bool {
+        !payload.is_binary() || (self.binary && self.serializer == Serializer::V2)
+    }
+
+    /// Encodes a push for this client, refusing what it cannot receive.
+    pub(crate) fn encode_push(&self, msg: &Message) -> Result<EncodedFrame, PushError> {
+        let frame = self.serializer.encode_push(msg).map_err(|e| PushError(PushErrorKind::Encode(e)))?;
+        if !self.binary && frame.kind == FrameKind::Binary {
+            return Err(PushError(PushErrorKind::BinaryOverText));
+        }
+        Ok(frame)
+    }
+
     /// Encodes and queues a push (or `phx_close` / `phx_error`).
-    pub(crate) fn push_message(&self, msg: &Message) -> Result<(), EncodeError> {
-        let frame = self.serializer.encode_push(msg)?;
+    pub(crate) fn push_message(&self, msg: &Message) -> Result<(), PushError> {
+        let frame = self.encode_push(msg)?;
         self.push_frame(frame);
         Ok(())
     }
 
-    /// Encodes and queues a reply.
-    pub(crate) fn push_reply(&self, reply: &Reply) -> Result<(), EncodeError> {
-        let frame = self.serializer.encode_reply(reply)?;
+    /// Encodes and queues a reply. A response this client cannot receive
+    /// (bytes on V1 or LongPoll) becomes an error reply saying so, so the
+    /// push is still answered exactly once.
+    pub(crate) fn push_reply(&self, reply: &Reply) {
+        let frame = match self.serializer.encode_reply(reply) {
+            Ok(f) if self.binary || f.kind == FrameKind::Text => f,
+            result => {
+                let error =
+                    result.err().map(|e| e.to_string()).unwrap_or_else(|| "binary over a text transport".into());
+                tracing::warn!(topic = %reply.topic, %error, "reply cannot be sent to this client; answering with an error");
+                let fallback =
+                    crate::wire::reply_not_encodable(reply.join_ref.clone(), reply.r#ref.clone(), &reply.topic);
+                self.serializer.encode_reply(&fallback).expect("a JSON error reply always encodes")
+            }
+        };
         self.push_frame(frame);
-        Ok(())
     }
 
     /// Asks the transport to close the connection after what is queued.

@@ -128,15 +128,13 @@ async fn join<C: Channel>(req: JoinRequest) -> Option<Live<C>> {
         Ok(Ok(Joined { channel, reply })) => (channel, reply),
         Ok(Err(refused)) => {
             tracing::debug!(%topic, "join refused");
-            if outbox.push_reply(&reply_to_join("error", refused.response)).is_err() {
-                let _ = outbox.push_reply(&wire::reply_not_encodable(join_ref, r#ref, &topic));
-            }
+            outbox.push_reply(&reply_to_join("error", refused.response));
             finish_without_channel(outbox, after_reply, &mailbox, &topic);
             return None;
         }
         Err(panic) => {
             tracing::error!(%topic, %panic, "join crashed");
-            let _ = outbox.push_reply(&wire::join_crashed(join_ref, r#ref, &topic));
+            outbox.push_reply(&wire::join_crashed(join_ref, r#ref, &topic));
             finish_without_channel(outbox, after_reply, &mailbox, &topic);
             return None;
         }
@@ -153,9 +151,12 @@ async fn join<C: Channel>(req: JoinRequest) -> Option<Live<C>> {
         open: AtomicBool::new(false),
     });
     let subscription = conn.pubsub.subscribe_as(id, &topic, fastlane.clone());
-    if outbox.push_reply(&reply_to_join("ok", reply)).is_err() {
-        tracing::warn!(%topic, "join reply cannot be encoded for this client; sending an empty one");
-        let _ = outbox.push_reply(&reply_to_join("ok", Payload::empty()));
+    if !outbox.can_carry(&reply) {
+        // The join succeeded; a reply this client cannot receive must not turn it into an error.
+        tracing::warn!(%topic, "join reply cannot be sent to this client; sending an empty one");
+        outbox.push_reply(&reply_to_join("ok", Payload::empty()));
+    } else {
+        outbox.push_reply(&reply_to_join("ok", reply));
     }
     if let Some(close) = after_reply {
         let _ = outbox.push_message(&close);
@@ -282,7 +283,7 @@ fn answer_leftovers(outbox: &Outbox, leftovers: impl IntoIterator<Item = Channel
             } else {
                 wire::unmatched_topic(m.r#ref, topic)
             };
-            let _ = outbox.push_reply(&reply);
+            outbox.push_reply(&reply);
         }
     }
 }

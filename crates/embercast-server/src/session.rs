@@ -109,7 +109,7 @@ impl Session {
     /// to the input budget while the message waits for its channel.
     pub(crate) fn handle_message(&mut self, msg: Message, size: usize) {
         if msg.is_heartbeat() {
-            let _ = self.conn.outbox.push_reply(&wire::heartbeat_reply(msg.r#ref));
+            self.conn.outbox.push_reply(&wire::heartbeat_reply(msg.r#ref));
             return;
         }
         if self.channels.get(msg.topic.as_str()).is_some_and(|e| e.mailbox.is_closed()) {
@@ -119,10 +119,10 @@ impl Session {
         match self.channels.get_mut(msg.topic.as_str()) {
             None if msg.is_join() => self.join(msg, None),
             None if msg.is_leave() => {
-                let _ = outbox.push_reply(&wire::leave_unjoined(msg.join_ref, msg.r#ref, &msg.topic));
+                outbox.push_reply(&wire::leave_unjoined(msg.join_ref, msg.r#ref, &msg.topic));
             }
             None => {
-                let _ = outbox.push_reply(&wire::unmatched_topic(msg.r#ref, &msg.topic));
+                outbox.push_reply(&wire::unmatched_topic(msg.r#ref, &msg.topic));
             }
             Some(_) if msg.is_join() => {
                 let old = self.channels.remove(msg.topic.as_str()).expect("entry exists");
@@ -159,7 +159,7 @@ impl Session {
     fn join(&mut self, msg: Message, after_reply: Option<Message>) {
         let Some(factory) = self.socket.router.route(&msg.topic).cloned() else {
             tracing::warn!(topic = %msg.topic, "join to a topic no channel is routed for");
-            let _ = self.conn.outbox.push_reply(&wire::unmatched_topic(msg.r#ref, &msg.topic));
+            self.conn.outbox.push_reply(&wire::unmatched_topic(msg.r#ref, &msg.topic));
             if let Some(close) = after_reply {
                 let _ = self.conn.outbox.push_message(&close);
             }
@@ -169,7 +169,7 @@ impl Session {
         let live = self.channels.0.iter().filter(|(_, e)| e.is_live()).count();
         if live >= self.socket.config.max_channels {
             tracing::warn!(topic = %msg.topic, max = self.socket.config.max_channels, "join refused: too many channels");
-            let _ = self.conn.outbox.push_reply(&wire::too_many_channels(msg.join_ref.clone(), msg.r#ref, &msg.topic));
+            self.conn.outbox.push_reply(&wire::too_many_channels(msg.join_ref.clone(), msg.r#ref, &msg.topic));
             if let Some(close) = after_reply {
                 let _ = self.conn.outbox.push_message(&close);
             }

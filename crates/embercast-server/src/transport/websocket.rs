@@ -82,7 +82,7 @@ pub(crate) async fn upgrade(State(socket): State<Arc<SocketShared>>, req: Reques
     };
     // The session (and its socket id subscription) exists before the 101 is
     // sent, so a `disconnect` broadcast after the client saw the 101 closes it.
-    let outbox = Arc::new(Outbox::new(serializer, socket.config.max_queued_bytes));
+    let outbox = Arc::new(Outbox::new(serializer, true, socket.config.max_queued_bytes));
     let shared = Arc::new(ConnShared {
         outbox: outbox.clone(),
         inbound: Default::default(),
