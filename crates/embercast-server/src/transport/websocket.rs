@@ -13,18 +13,18 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use embercast_protocol::{Frame, FrameKind, Serializer};
+use embercast_protocol::{Frame, FrameKind};
 use embercast_ws::{handshake, upgrade, Connection, Message as WsMessage, OpCode, ReadOutcome, Role};
-use http::{header, StatusCode};
+use http::StatusCode;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::context::ConnShared;
+use super::connect::{self, Refused};
 use crate::outbox::{CloseReason, Outbox};
 use crate::params::Params;
 use crate::session::Session;
-use crate::socket::{ConnectInfo, SocketShared};
+use crate::socket::SocketShared;
 use crate::wire;
 
 /// phoenix.js passes its `authToken` as this subprotocol prefix plus the token
@@ -42,59 +42,26 @@ pub(crate) async fn upgrade(State(socket): State<Arc<SocketShared>>, req: Reques
         Ok(key) => key.to_vec(),
         Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     };
-    let origin = parts.headers.get(header::ORIGIN).map(|o| o.to_str().unwrap_or("\u{0}"));
-    if !socket.config.check_origin.allows(origin) {
-        tracing::warn!(?origin, "connection refused: origin not allowed");
-        return StatusCode::FORBIDDEN.into_response();
-    }
-    let params = Params::parse(parts.uri.query().unwrap_or(""));
-    let serializer = match negotiate(&params) {
-        Some(s) => s,
-        None => {
-            tracing::warn!(vsn = ?params.get("vsn"), "connection refused: unsupported vsn");
-            return StatusCode::FORBIDDEN.into_response();
-        }
-    };
     let Ok((auth_token, protocol)) = subprotocols(&parts.headers) else {
         tracing::warn!("connection refused: no acceptable subprotocol offered");
         return StatusCode::FORBIDDEN.into_response();
     };
-    let info = ConnectInfo {
-        params,
-        auth_token,
-        peer_addr: parts.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0),
-        headers: parts.headers.clone(),
-        // Under `Router::nest` the URI is relative to the mount; report the one the client asked for.
-        uri: parts.extensions.get::<axum::extract::OriginalUri>().map_or_else(|| parts.uri.clone(), |u| u.0.clone()),
-        transport: "websocket",
-    };
-    let peer = info.peer_addr;
-    let accept = match (socket.connect)(info).await {
-        Ok(accept) => accept,
-        Err(reject) => {
-            tracing::info!(?peer, status = reject.status.as_u16(), "connection refused by connect");
-            return reject.status.into_response();
-        }
+    let params = Params::parse(parts.uri.query().unwrap_or(""));
+    let (serializer, accept) = match connect::admit(&socket, &parts, params, auth_token, "websocket").await {
+        Ok(admitted) => admitted,
+        Err(Refused::Connect(reject)) => return reject.status.into_response(),
+        Err(Refused::Origin | Refused::Vsn) => return StatusCode::FORBIDDEN.into_response(),
     };
     let Some(on_upgrade) = parts.extensions.remove::<hyper::upgrade::OnUpgrade>() else {
         tracing::error!("the HTTP server does not support upgrades");
         return (StatusCode::INTERNAL_SERVER_ERROR, "upgrades unsupported").into_response();
     };
-    // The session (and its socket id subscription) exists before the 101 is
-    // sent, so a `disconnect` broadcast after the client saw the 101 closes it.
-    let outbox = Arc::new(Outbox::new(serializer, true, socket.config.max_queued_bytes));
-    let shared = Arc::new(ConnShared {
-        outbox: outbox.clone(),
-        inbound: Default::default(),
-        pubsub: socket.pubsub.clone(),
-        assigns: accept.assigns,
-        endpoint_assigns: socket.assigns.clone(),
-        socket_id: accept.id,
-    });
-    tracing::info!(?peer, vsn = serializer.vsn(), socket_id = ?shared.socket_id, "connected");
+    let peer = parts.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0);
     let limits = Limits { idle: socket.config.idle_timeout, max_frame_size: socket.config.max_frame_size };
     let drain = socket.drain.subscribe();
-    let session = Session::new(socket, shared);
+    // The session (and its socket id subscription) exists before the 101 is
+    // sent, so a `disconnect` broadcast after the client saw the 101 closes it.
+    let (session, outbox) = connect::open(socket, serializer, accept, true, "websocket");
     tokio::spawn(serve(session, outbox, limits, drain, on_upgrade, peer));
     upgrade::switching_protocols::<Body>(&key, protocol)
 }
@@ -124,15 +91,6 @@ async fn serve(
         // Boxed: the close handshake is rare and should not enlarge every connection's task.
         Box::pin(conn.finish(CLOSE_LINGER)).await;
     }
-}
-
-/// `vsn` missing → V1, `1.x.y` → V1, `2.x.y` → V2, anything else (including
-/// an array-valued `vsn[]`) → refused.
-fn negotiate(params: &Params) -> Option<Serializer> {
-    if params.has_nested("vsn") {
-        return None;
-    }
-    Serializer::from_vsn(params.get("vsn")).ok()
 }
 
 /// Splits the offered subprotocols into the auth token and the protocol to
