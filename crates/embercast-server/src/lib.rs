@@ -80,3 +80,4 @@ pub use pubsub::{
     Adapter, FrameCache, Listener, LocalDispatch, PubSub, PubSubError, Subscriber, SubscriberId, Subscription,
 };
 pub use socket::{Accept, ConnectInfo, Drain, Reject, Socket};
+pub use transport::longpoll::LongPoll;

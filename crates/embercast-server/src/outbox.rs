@@ -66,6 +66,8 @@ pub(crate) struct Outbox {
     max_bytes: usize,
     state: Mutex<State>,
     notify: Notify,
+    /// Wakes everyone watching for a close request (LongPoll's session keeper).
+    closing: Notify,
 }
 
 #[derive(Debug, Default)]
@@ -86,7 +88,14 @@ pub(crate) struct Drained {
 
 impl Outbox {
     pub(crate) fn new(serializer: Serializer, binary: bool, max_bytes: usize) -> Self {
-        Outbox { serializer, binary, max_bytes, state: Mutex::new(State::default()), notify: Notify::new() }
+        Outbox {
+            serializer,
+            binary,
+            max_bytes,
+            state: Mutex::new(State::default()),
+            notify: Notify::new(),
+            closing: Notify::new(),
+        }
     }
 
     pub(crate) fn serializer(&self) -> Serializer {
@@ -112,6 +121,7 @@ impl Outbox {
             s.close = Some(CloseReason::SlowConsumer);
             s.frames.clear();
             s.bytes = 0;
+            self.closing.notify_waiters();
         } else {
             s.bytes += frame.data.len();
             s.frames.push_back(frame);
@@ -167,6 +177,7 @@ impl Outbox {
         }
         drop(s);
         self.notify.notify_one();
+        self.closing.notify_waiters();
     }
 
     /// The close request, if any, leaving the queued frames in place.
@@ -184,6 +195,17 @@ impl Outbox {
     /// Waits until something is queued or a close is requested.
     pub(crate) async fn ready(&self) {
         self.notify.notified().await
+    }
+
+    /// Waits until a close is requested.
+    pub(crate) async fn close_requested(&self) -> CloseReason {
+        loop {
+            let notified = self.closing.notified();
+            if let Some(reason) = self.close_reason() {
+                return reason;
+            }
+            notified.await;
+        }
     }
 
     /// Marks the transport gone: later frames are dropped.

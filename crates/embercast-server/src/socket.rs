@@ -16,6 +16,7 @@ use crate::params::Params;
 use crate::pubsub::PubSub;
 use crate::router::Router;
 use crate::runtime::Factory;
+use crate::transport::longpoll::{LongPoll, Sessions};
 
 /// What `connect` receives about the connection request. All of it is
 /// untrusted client input except `peer_addr`.
@@ -32,7 +33,7 @@ pub struct ConnectInfo {
     pub headers: HeaderMap,
     /// The request URI.
     pub uri: Uri,
-    /// `"websocket"`.
+    /// `"websocket"` or `"longpoll"`.
     pub transport: &'static str,
 }
 
@@ -109,6 +110,8 @@ impl Default for Config {
 
 pub(crate) struct SocketShared {
     pub(crate) router: Router,
+    /// LongPoll sessions, when the transport is enabled.
+    pub(crate) longpoll: Option<Arc<Sessions>>,
     /// Set to `true` to close every connection with 1012 (server restart).
     pub(crate) drain: Arc<watch::Sender<bool>>,
     pub(crate) connect: Arc<ConnectFn>,
@@ -134,6 +137,8 @@ pub(crate) struct SocketShared {
 /// ```
 pub struct Socket {
     router: Router,
+    websocket: bool,
+    longpoll: Option<LongPoll>,
     drain: Arc<watch::Sender<bool>>,
     connect: Arc<ConnectFn>,
     config: Config,
@@ -152,6 +157,8 @@ impl Socket {
     pub fn new() -> Self {
         Socket {
             router: Router::default(),
+            websocket: true,
+            longpoll: None,
             drain: Arc::new(watch::Sender::new(false)),
             connect: Arc::new(|_| Box::pin(async { Ok(Accept::new()) })),
             config: Config::default(),
@@ -229,25 +236,47 @@ impl Socket {
         self
     }
 
+    /// Enables the LongPoll transport at `<mount>/longpoll` (off by default, as
+    /// in Phoenix). phoenix.js falls back to it when WebSockets fail, with its
+    /// `longPollFallbackMs` option.
+    pub fn longpoll(mut self, config: LongPoll) -> Self {
+        self.longpoll = Some(config);
+        self
+    }
+
+    /// Serves the WebSocket transport at `<mount>/websocket` (default: on).
+    /// Turning it off leaves LongPoll as the only transport.
+    pub fn websocket(mut self, enabled: bool) -> Self {
+        self.websocket = enabled;
+        self
+    }
+
     /// A handle to close every connection of this socket on shutdown.
     pub fn drain_handle(&self) -> Drain {
         Drain { tx: self.drain.clone() }
     }
 
-    /// The axum router serving this socket's transports (`/websocket`); nest it
-    /// at the mount path, e.g. `.nest("/socket", socket.router())`.
+    /// The axum router serving this socket's transports (`/websocket`, and
+    /// `/longpoll` when enabled); nest it at the mount path, e.g.
+    /// `.nest("/socket", socket.router())`.
     pub fn router(self) -> axum::Router {
         let shared = Arc::new(SocketShared {
             router: self.router,
+            longpoll: self.longpoll.map(|config| Arc::new(Sessions::new(config))),
             drain: self.drain,
             connect: self.connect,
             config: self.config,
             pubsub: self.pubsub,
             assigns: Arc::new(self.assigns),
         });
-        axum::Router::new()
-            .route("/websocket", axum::routing::any(crate::transport::websocket::upgrade))
-            .with_state(shared)
+        let mut router = axum::Router::new();
+        if self.websocket {
+            router = router.route("/websocket", axum::routing::any(crate::transport::websocket::upgrade));
+        }
+        if shared.longpoll.is_some() {
+            router = router.route("/longpoll", axum::routing::any(crate::transport::longpoll::handle));
+        }
+        router.with_state(shared)
     }
 }
 

@@ -4,4 +4,5 @@
 //! the same `Session` and `Outbox`, so no channel behaviour exists twice.
 
 pub(crate) mod connect;
+pub(crate) mod longpoll;
 pub(crate) mod websocket;
