@@ -1,7 +1,7 @@
 //! The demo application behind `embercast serve`.
 
 use embercast_server::{
-    Accept, Channel, ChannelSocket, CheckOrigin, HandleResult, JoinError, JoinResult, LongPoll, Payload, Reply, Socket,
+    Accept, Channel, ChannelSocket, CheckOrigin, HandleResult, JoinError, JoinResult, Payload, Reply, Socket,
 };
 use serde_json::{json, Value};
 
@@ -19,8 +19,7 @@ pub fn socket(check_origin: &[String]) -> Socket {
         .channel::<Room>("room:*")
         .channel::<Room>("rooms:*")
         .channel::<Echo>("echo:*")
-        .channel::<Crash>("crash:*")
-        .longpoll(LongPoll::new());
+        .channel::<Crash>("crash:*");
     if check_origin.is_empty() {
         socket
     } else {

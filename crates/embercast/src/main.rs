@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use axum::serve::ListenerExt;
 use clap::{Parser, Subcommand};
+use embercast_server::LongPoll;
 
 #[derive(Parser)]
 #[command(name = "embercast", version, about = "Phoenix Channels, in Rust")]
@@ -37,6 +38,18 @@ struct ServeArgs {
     /// Only accept browser connections from these origins (e.g. //example.com, //*.example.com).
     #[arg(long = "check-origin", value_name = "ORIGIN")]
     check_origin: Vec<String>,
+    /// Refuse WebSocket upgrades, leaving LongPoll (to try phoenix.js's fallback).
+    #[arg(long)]
+    no_websocket: bool,
+    /// How long a LongPoll request is held when nothing is queued, in milliseconds.
+    #[arg(long, default_value_t = 10_000, value_name = "MS")]
+    longpoll_window_ms: u64,
+    /// How long a LongPoll session lives without a poll, in milliseconds.
+    #[arg(long, default_value_t = 15_000, value_name = "MS")]
+    longpoll_timeout_ms: u64,
+    /// Close WebSockets that send nothing for this long, in milliseconds.
+    #[arg(long, default_value_t = 60_000, value_name = "MS")]
+    idle_timeout_ms: u64,
 }
 
 #[tokio::main]
@@ -55,7 +68,13 @@ async fn main() -> std::io::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> std::io::Result<()> {
-    let socket = demo::socket(&args.check_origin);
+    let longpoll = LongPoll::new()
+        .window(Duration::from_millis(args.longpoll_window_ms))
+        .session_timeout(Duration::from_millis(args.longpoll_timeout_ms));
+    let socket = demo::socket(&args.check_origin)
+        .longpoll(longpoll)
+        .websocket(!args.no_websocket)
+        .idle_timeout(Duration::from_millis(args.idle_timeout_ms));
     let pubsub = socket.pubsub_handle();
     let drain = socket.drain_handle();
     let app = axum::Router::new().nest("/socket", socket.router()).merge(api::router(pubsub, args.api_key));
