@@ -141,12 +141,21 @@ struct LpSession {
     /// `None` once the session has ended.
     session: Mutex<Option<Session>>,
     last_poll: Mutex<Instant>,
+    /// Polls being held open right now: a client waiting in a poll is active,
+    /// however long the window is compared with the session timeout.
+    polls: std::sync::atomic::AtomicUsize,
     ended: Notify,
 }
 
 impl LpSession {
     fn touch(&self) {
         *self.last_poll.lock() = Instant::now();
+    }
+
+    /// Whether the client shows no sign of life: no poll held open and none
+    /// received within `timeout`.
+    fn is_inactive(&self, timeout: Duration) -> bool {
+        self.polls.load(std::sync::atomic::Ordering::Acquire) == 0 && self.last_poll.lock().elapsed() >= timeout
     }
 
     fn is_ended(&self) -> bool {
@@ -230,6 +239,7 @@ async fn create(
         outbox,
         session: Mutex::new(Some(session)),
         last_poll: Mutex::new(Instant::now()),
+        polls: Default::default(),
         ended: Notify::new(),
     });
     sessions.map.lock().insert(id, s.clone());
@@ -248,8 +258,12 @@ async fn keep(sessions: Arc<Sessions>, s: Arc<LpSession>, mut drain: watch::Rece
         let deadline = *s.last_poll.lock() + timeout;
         tokio::select! {
             _ = tokio::time::sleep_until(deadline) => {
-                if s.last_poll.lock().elapsed() >= timeout {
+                if s.is_inactive(timeout) {
                     return s.end(&sessions, "no poll within the session timeout");
+                }
+                if s.polls.load(std::sync::atomic::Ordering::Acquire) > 0 {
+                    // A poll is held open: look again a full timeout from now.
+                    s.touch();
                 }
             }
             reason = s.outbox.close_requested() => {
@@ -266,8 +280,27 @@ fn close_reason_text(reason: CloseReason) -> &'static str {
     crate::wire::close_code(reason).1
 }
 
+/// Counts a poll as held open for as long as it exists (also when the client
+/// goes away and hyper drops the request).
+struct Held<'a>(&'a LpSession);
+
+impl<'a> Held<'a> {
+    fn new(s: &'a LpSession) -> Self {
+        s.polls.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        Held(s)
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.0.touch();
+        self.0.polls.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
 async fn poll(sessions: &Sessions, s: Arc<LpSession>) -> Response {
     s.touch();
+    let _held = Held::new(&s);
     let deadline = Instant::now() + sessions.config.window;
     loop {
         let ended = s.ended.notified();
