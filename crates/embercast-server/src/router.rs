@@ -58,7 +58,7 @@ mod tests {
 
     struct Nop;
     impl ChannelFactory for Nop {
-        fn spawn(&self, _: JoinRequest) -> tokio::task::AbortHandle {
+        fn spawn(&self, _: JoinRequest) -> tokio::task::JoinHandle<()> {
             unreachable!()
         }
     }

@@ -9,7 +9,7 @@ use std::sync::{Arc, Weak};
 
 use embercast_protocol::{Broadcast, EncodedFrame, Message, Payload, Ref, Reply as WireReply};
 use futures_util::FutureExt;
-use tokio::task::AbortHandle;
+use tokio::task::JoinHandle;
 
 use crate::budget::Ticket;
 use crate::channel::{Channel, Info, InfoResult, Joined, Reply, Stop, StopReason, Terminate};
@@ -31,7 +31,39 @@ pub(crate) enum ChannelMsg {
     Out(Broadcast),
     /// The connection closed.
     Shutdown,
+    /// A new join of the same topic replaces this instance: stop without
+    /// `terminate` (as Phoenix kills it), after the messages queued before it.
+    Replaced,
 }
+
+/// What the connection and a channel instance share about its delivery.
+#[derive(Debug, Default)]
+pub(crate) struct Link {
+    /// Set when the client left or joined again: from then on the topic's
+    /// broadcasts are not delivered to this instance, so a new instance of the
+    /// same topic never overlaps with it (no broadcast twice).
+    muted: AtomicBool,
+}
+
+impl Link {
+    pub(crate) fn mute(&self) {
+        self.muted.store(true, Ordering::Release);
+    }
+
+    fn is_muted(&self) -> bool {
+        self.muted.load(Ordering::Acquire)
+    }
+}
+
+/// The instance a duplicate join replaces; the new one starts after it ends.
+pub(crate) struct Predecessor {
+    pub(crate) task: JoinHandle<()>,
+    /// Force it to end if it does not within [`REPLACE_TIMEOUT`] (it is replaced, not leaving).
+    pub(crate) abort_after_timeout: bool,
+}
+
+/// How long a new join waits for the instance it replaces (Phoenix: 5 s).
+const REPLACE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Everything a new channel instance starts from.
 pub(crate) struct JoinRequest {
@@ -41,11 +73,13 @@ pub(crate) struct JoinRequest {
     pub(crate) conn: Arc<ConnShared>,
     pub(crate) mailbox: Arc<Mailbox<ChannelMsg>>,
     pub(crate) id: SubscriberId,
+    pub(crate) link: Arc<Link>,
+    pub(crate) predecessor: Option<Predecessor>,
 }
 
 /// Starts channel instances of one type; the router holds one per route.
 pub(crate) trait ChannelFactory: Send + Sync + 'static {
-    fn spawn(&self, req: JoinRequest) -> AbortHandle;
+    fn spawn(&self, req: JoinRequest) -> JoinHandle<()>;
 }
 
 pub(crate) struct Factory<C>(PhantomData<fn() -> C>);
@@ -57,8 +91,8 @@ impl<C> Factory<C> {
 }
 
 impl<C: Channel> ChannelFactory for Factory<C> {
-    fn spawn(&self, req: JoinRequest) -> AbortHandle {
-        tokio::spawn(run::<C>(req)).abort_handle()
+    fn spawn(&self, req: JoinRequest) -> JoinHandle<()> {
+        tokio::spawn(run::<C>(req))
     }
 }
 
@@ -105,7 +139,16 @@ struct Live<C> {
 
 /// Runs `join` and answers it. `None` when the join was refused or crashed.
 async fn join<C: Channel>(req: JoinRequest) -> Option<Live<C>> {
-    let JoinRequest { join, after_reply, conn, mailbox, id } = req;
+    let JoinRequest { join, after_reply, conn, mailbox, id, link, predecessor } = req;
+    if let Some(Predecessor { mut task, abort_after_timeout }) = predecessor {
+        // Phoenix handles one join at a time per connection: the instance being
+        // replaced answers everything queued before this join first.
+        if tokio::time::timeout(REPLACE_TIMEOUT, &mut task).await.is_err() && abort_after_timeout {
+            tracing::warn!(topic = %join.topic, "the replaced channel did not stop within 5 s; killing it");
+            task.abort();
+            let _ = task.await;
+        }
+    }
     let Message { join_ref, r#ref, topic, payload, .. } = join;
     // The channel's own join_ref falls back to the join's ref (V1 clients send none),
     // while the join reply and phx_close/phx_error echo what the join carried.
@@ -149,6 +192,7 @@ async fn join<C: Channel>(req: JoinRequest) -> Option<Live<C>> {
         intercept: C::INTERCEPT,
         held: parking_lot::Mutex::new(Some(Vec::new())),
         open: AtomicBool::new(false),
+        link,
     });
     let subscription = conn.pubsub.subscribe_as(id, &topic, fastlane.clone());
     if !outbox.can_carry(&reply) {
@@ -201,6 +245,7 @@ impl<C: Channel> Live<C> {
                 ChannelMsg::Info(info) => Step::from(guarded(channel.handle_info(info, &mut socket)).await),
                 ChannelMsg::Out(b) => Step::from(guarded(channel.handle_out(&b.event, b.payload, &mut socket)).await),
                 ChannelMsg::Shutdown => break Ending::Terminate(Terminate::Closed),
+                ChannelMsg::Replaced => break Ending::Silent,
             };
             match step {
                 Step::Continue => {}
@@ -298,6 +343,7 @@ struct Fastlane {
     held: parking_lot::Mutex<Option<Vec<EncodedFrame>>>,
     /// Set once `held` has been written: frames then go straight to the outbox.
     open: AtomicBool,
+    link: Arc<Link>,
 }
 
 impl Fastlane {
@@ -316,6 +362,9 @@ impl Fastlane {
 
 impl Subscriber for Fastlane {
     fn deliver(&self, broadcast: &Broadcast, frames: &mut FrameCache<'_>) {
+        if self.link.is_muted() {
+            return;
+        }
         if self.intercept.contains(&broadcast.event.as_str()) {
             if let Some(m) = self.mailbox.upgrade() {
                 let _ = m.push(ChannelMsg::Out(broadcast.clone()));

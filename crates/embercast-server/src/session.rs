@@ -4,13 +4,13 @@
 use std::sync::Arc;
 
 use embercast_protocol::{Broadcast, Frame, Message, Ref};
-use tokio::task::AbortHandle;
+use tokio::task::JoinHandle;
 
 use crate::context::ConnShared;
 use crate::mailbox::Mailbox;
 use crate::outbox::CloseReason;
 use crate::pubsub::{FrameCache, Subscriber, SubscriberId, Subscription};
-use crate::runtime::{ChannelMsg, JoinRequest};
+use crate::runtime::{ChannelMsg, JoinRequest, Link, Predecessor};
 use crate::socket::SocketShared;
 use crate::wire;
 
@@ -19,7 +19,8 @@ struct Entry {
     /// The join_ref of the `phx_join` that created it, as sent (may be null).
     join_ref: Option<Ref>,
     mailbox: Arc<Mailbox<ChannelMsg>>,
-    abort: AbortHandle,
+    task: JoinHandle<()>,
+    link: Arc<Link>,
     /// A leave was forwarded; the instance is finishing on its own.
     leaving: bool,
 }
@@ -117,7 +118,7 @@ impl Session {
         }
         let outbox = &self.conn.outbox;
         match self.channels.get_mut(msg.topic.as_str()) {
-            None if msg.is_join() => self.join(msg, None),
+            None if msg.is_join() => self.join(msg, None, None),
             None if msg.is_leave() => {
                 outbox.push_reply(&wire::leave_unjoined(msg.join_ref, msg.r#ref, &msg.topic));
             }
@@ -126,15 +127,19 @@ impl Session {
             }
             Some(_) if msg.is_join() => {
                 let old = self.channels.remove(msg.topic.as_str()).expect("entry exists");
+                old.link.mute();
                 if old.leaving {
-                    // It already answered the leave and sends its own phx_close; let it terminate.
-                    self.join(msg, None);
+                    // It answers the leave and sends its own phx_close; the new
+                    // instance starts once it has (terminate included).
+                    self.join(msg, None, Some(Predecessor { task: old.task, abort_after_timeout: false }));
                 } else {
                     tracing::info!(topic = %msg.topic, "duplicate join; closing the existing channel");
-                    old.abort.abort();
-                    old.mailbox.close();
+                    // It first answers what was queued before this join (its own
+                    // join reply included), then stops; this join's reply is
+                    // followed by the old instance's phx_close (PROTOCOL.md §4.4).
+                    let _ = old.mailbox.push(ChannelMsg::Replaced);
                     let close = wire::phx_close(old.join_ref, &msg.topic);
-                    self.join(msg, Some(close));
+                    self.join(msg, Some(close), Some(Predecessor { task: old.task, abort_after_timeout: true }));
                 }
             }
             Some(entry) if !entry.accepts(&msg.join_ref) => {
@@ -144,7 +149,11 @@ impl Session {
                 let leave = msg.is_leave();
                 let ticket = self.conn.inbound.charge(size);
                 match entry.mailbox.push(ChannelMsg::In(msg, ticket)) {
-                    Ok(_) => entry.leaving |= leave,
+                    Ok(_) if leave => {
+                        entry.leaving = true;
+                        entry.link.mute();
+                    }
+                    Ok(_) => {}
                     Err(ChannelMsg::In(msg, _)) => {
                         // The instance ended between the check above and now.
                         self.channels.remove(msg.topic.as_str());
@@ -156,7 +165,7 @@ impl Session {
         }
     }
 
-    fn join(&mut self, msg: Message, after_reply: Option<Message>) {
+    fn join(&mut self, msg: Message, after_reply: Option<Message>, predecessor: Option<Predecessor>) {
         let Some(factory) = self.socket.router.route(&msg.topic).cloned() else {
             tracing::warn!(topic = %msg.topic, "join to a topic no channel is routed for");
             self.conn.outbox.push_reply(&wire::unmatched_topic(msg.r#ref, &msg.topic));
@@ -176,16 +185,19 @@ impl Session {
             return;
         }
         let mailbox = Arc::new(Mailbox::new());
+        let link = Arc::new(Link::default());
         let topic: Box<str> = msg.topic.as_str().into();
         let join_ref = msg.join_ref.clone();
-        let abort = factory.spawn(JoinRequest {
+        let task = factory.spawn(JoinRequest {
             join: msg,
             after_reply,
             conn: self.conn.clone(),
             mailbox: mailbox.clone(),
             id: SubscriberId::next(),
+            link: link.clone(),
+            predecessor,
         });
-        self.channels.insert(topic, Entry { join_ref, mailbox, abort, leaving: false });
+        self.channels.insert(topic, Entry { join_ref, mailbox, task, link, leaving: false });
     }
 
     /// The connection is gone: every channel runs `terminate` and ends.
