@@ -12,9 +12,15 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 /// Unprocessed input above which a connection stops reading.
-pub(crate) const HIGH: usize = 1 << 20;
+pub(crate) const HIGH: usize = 8 << 20;
 /// Unprocessed input at which it reads again.
-pub(crate) const LOW: usize = 256 << 10;
+pub(crate) const LOW: usize = 2 << 20;
+
+/// What a waiting message costs: a decoded JSON value takes several times
+/// the bytes of its text, plus the message's own allocations.
+pub(crate) fn weight(frame_len: usize) -> usize {
+    256 + 8 * frame_len
+}
 
 #[derive(Debug, Default)]
 pub(crate) struct Budget {

@@ -62,6 +62,7 @@ mod params;
 mod pubsub;
 mod router;
 mod runtime;
+mod serve;
 mod session;
 mod socket;
 mod transport;
@@ -79,5 +80,6 @@ pub use params::Params;
 pub use pubsub::{
     Adapter, FrameCache, Listener, LocalDispatch, PubSub, PubSubError, Subscriber, SubscriberId, Subscription,
 };
+pub use serve::Server;
 pub use socket::{Accept, ConnectInfo, Drain, Reject, Socket};
 pub use transport::longpoll::LongPoll;

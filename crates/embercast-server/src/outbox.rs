@@ -158,11 +158,15 @@ impl Outbox {
         let frame = match self.serializer.encode_reply(reply) {
             Ok(f) if self.binary || f.kind == FrameKind::Text => f,
             result => {
-                let error =
-                    result.err().map(|e| e.to_string()).unwrap_or_else(|| "binary over a text transport".into());
-                tracing::warn!(topic = %reply.topic, %error, "reply cannot be sent to this client; answering with an error");
-                let fallback =
-                    crate::wire::reply_not_encodable(reply.join_ref.clone(), reply.r#ref.clone(), &reply.topic);
+                let error = result.err();
+                tracing::warn!(topic = %reply.topic, ?error, "reply cannot be sent to this client; answering with an error");
+                let too_long = error.is_some_and(|e| e.is_field_too_long());
+                let fallback = crate::wire::reply_not_encodable(
+                    reply.join_ref.clone(),
+                    reply.r#ref.clone(),
+                    &reply.topic,
+                    too_long,
+                );
                 self.serializer.encode_reply(&fallback).expect("a JSON error reply always encodes")
             }
         };

@@ -219,6 +219,9 @@ impl<C: Channel> Live<C> {
         let outbox = socket.conn.outbox.clone();
         let topic = socket.topic.clone();
         let end = loop {
+            // A channel with a long queue must not hold a worker thread: give
+            // other tasks their turn as tokio's cooperative budget runs out.
+            tokio::task::consume_budget().await;
             let Some(msg) = mailbox.recv().await else { break Ending::Silent };
             let step = match msg {
                 ChannelMsg::In(m, _) if m.is_leave() => {

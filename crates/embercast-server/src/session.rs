@@ -70,6 +70,9 @@ pub(crate) struct Session {
     socket: Arc<SocketShared>,
     conn: Arc<ConnShared>,
     channels: Channels,
+    /// Frames that did not decode and joins to unrouted topics, to log the first only.
+    undecodable: u32,
+    unrouted: u32,
     _id_subscription: Option<Subscription>,
 }
 
@@ -79,7 +82,14 @@ impl Session {
             let sub = Arc::new(DisconnectSubscriber(Arc::downgrade(&conn.outbox)));
             conn.pubsub.subscribe(id, sub)
         });
-        Session { socket, conn, channels: Channels::default(), _id_subscription: id_subscription }
+        Session {
+            socket,
+            conn,
+            channels: Channels::default(),
+            undecodable: 0,
+            unrouted: 0,
+            _id_subscription: id_subscription,
+        }
     }
 
     /// Whether the transport should stop reading until channels catch up
@@ -102,7 +112,15 @@ impl Session {
         };
         match self.conn.outbox.serializer().decode_client(frame) {
             Ok(msg) => self.handle_message(msg, size),
-            Err(e) => tracing::warn!(error = %e, "dropping a frame that does not decode"),
+            Err(e) => {
+                // Logged once per connection: a client must not turn its garbage into our log volume.
+                self.undecodable += 1;
+                if self.undecodable == 1 {
+                    tracing::warn!(error = %e, "dropping a frame that does not decode (further ones are logged at debug)");
+                } else {
+                    tracing::debug!(error = %e, count = self.undecodable, "dropping a frame that does not decode");
+                }
+            }
         }
     }
 
@@ -111,6 +129,12 @@ impl Session {
     pub(crate) fn handle_message(&mut self, msg: Message, size: usize) {
         if msg.is_heartbeat() {
             self.conn.outbox.push_reply(&wire::heartbeat_reply(msg.r#ref));
+            return;
+        }
+        if msg.topic.len() > self.socket.config.max_topic_len {
+            // Topics are kept per channel and in the PubSub table: bound them.
+            tracing::debug!(len = msg.topic.len(), "refusing a message whose topic is too long");
+            self.conn.outbox.push_reply(&wire::topic_too_long(msg.r#ref, &msg.topic));
             return;
         }
         if self.channels.get(msg.topic.as_str()).is_some_and(|e| e.mailbox.is_closed()) {
@@ -147,7 +171,7 @@ impl Session {
             }
             Some(entry) => {
                 let leave = msg.is_leave();
-                let ticket = self.conn.inbound.charge(size);
+                let ticket = self.conn.inbound.charge(crate::budget::weight(size));
                 match entry.mailbox.push(ChannelMsg::In(msg, ticket)) {
                     Ok(_) if leave => {
                         entry.leaving = true;
@@ -167,7 +191,12 @@ impl Session {
 
     fn join(&mut self, msg: Message, after_reply: Option<Message>, predecessor: Option<Predecessor>) {
         let Some(factory) = self.socket.router.route(&msg.topic).cloned() else {
-            tracing::warn!(topic = %msg.topic, "join to a topic no channel is routed for");
+            self.unrouted += 1;
+            if self.unrouted == 1 {
+                tracing::warn!(topic = %msg.topic, "join to a topic no channel is routed for (further ones are logged at debug)");
+            } else {
+                tracing::debug!(topic = %msg.topic, "join to a topic no channel is routed for");
+            }
             self.conn.outbox.push_reply(&wire::unmatched_topic(msg.r#ref, &msg.topic));
             if let Some(close) = after_reply {
                 let _ = self.conn.outbox.push_message(&close);

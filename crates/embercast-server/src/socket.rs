@@ -93,6 +93,7 @@ pub(crate) struct Config {
     pub(crate) idle_timeout: Duration,
     pub(crate) max_frame_size: usize,
     pub(crate) max_channels: usize,
+    pub(crate) max_topic_len: usize,
     pub(crate) max_queued_bytes: usize,
 }
 
@@ -103,6 +104,7 @@ impl Default for Config {
             idle_timeout: Duration::from_secs(60),
             max_frame_size: 1 << 20,
             max_channels: 100,
+            max_topic_len: 255,
             max_queued_bytes: 8 << 20,
         }
     }
@@ -226,6 +228,13 @@ impl Socket {
     /// How many channels one connection may have joined at once (default 100).
     pub fn max_channels(mut self, max: usize) -> Self {
         self.config.max_channels = max;
+        self
+    }
+
+    /// The longest topic a client may use, in bytes (default 255, the most a
+    /// binary frame can carry); longer ones get `{"reason":"topic too long"}`.
+    pub fn max_topic_len(mut self, bytes: usize) -> Self {
+        self.config.max_topic_len = bytes;
         self
     }
 

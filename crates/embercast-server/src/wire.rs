@@ -19,6 +19,12 @@ pub(crate) fn unmatched_topic(r#ref: Option<Ref>, topic: &str) -> Reply {
     reply(None, r#ref, topic, "error", json!({"reason": "unmatched topic"}).into())
 }
 
+/// A message whose topic is over the configured length: refused like an
+/// unmatched topic (null join_ref), with its own reason.
+pub(crate) fn topic_too_long(r#ref: Option<Ref>, topic: &str) -> Reply {
+    reply(None, r#ref, topic, "error", json!({"reason": "topic too long"}).into())
+}
+
 /// A leave for a topic that is not joined: ok, echoing the message's join_ref.
 pub(crate) fn leave_unjoined(join_ref: Option<Ref>, r#ref: Option<Ref>, topic: &str) -> Reply {
     reply(join_ref, r#ref, topic, "ok", Payload::empty())
@@ -34,9 +40,14 @@ pub(crate) fn join_crashed(join_ref: Option<Ref>, r#ref: Option<Ref>, topic: &st
     reply(join_ref, r#ref, topic, "error", json!({"reason": "join crashed"}).into())
 }
 
-/// A reply whose payload the connection's serializer cannot carry (bytes on V1).
-pub(crate) fn reply_not_encodable(join_ref: Option<Ref>, r#ref: Option<Ref>, topic: &str) -> Reply {
-    let reason = "binary payloads need vsn 2.0.0 over WebSocket";
+/// A reply the connection cannot carry: bytes on V1 or LongPoll, or a binary
+/// reply whose header fields (refs, topic, status) are over 255 bytes.
+pub(crate) fn reply_not_encodable(join_ref: Option<Ref>, r#ref: Option<Ref>, topic: &str, too_long: bool) -> Reply {
+    let reason = if too_long {
+        "binary reply cannot be encoded: a ref, the topic or the status is over 255 bytes"
+    } else {
+        "binary payloads need vsn 2.0.0 over WebSocket"
+    };
     reply(join_ref, r#ref, topic, "error", json!({ "reason": reason }).into())
 }
 

@@ -78,6 +78,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         poll_fn(|cx| self.poll_drive(cx, read, out)).await
     }
 
+    /// Writes everything queued; returns once the write buffer is empty.
+    pub async fn flush(&mut self) -> io::Result<()> {
+        poll_fn(|cx| self.poll_write_queued(cx)).await
+    }
+
     fn poll_drive(
         &mut self,
         cx: &mut Context<'_>,

@@ -4,12 +4,10 @@ mod api;
 mod demo;
 
 use std::io::IsTerminal;
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use clap::{Parser, Subcommand};
-use embercast_server::LongPoll;
+use embercast_server::{LongPoll, Server};
 
 #[derive(Parser)]
 #[command(name = "embercast", version, about = "Phoenix Channels, in Rust")]
@@ -82,15 +80,12 @@ async fn serve(args: ServeArgs) -> std::io::Result<()> {
         .await
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {}:{}: {e}", args.host, args.port)))?;
     let addr = listener.local_addr()?;
-    // Replies and pushes are small frames: do not let Nagle's algorithm hold them back.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
     // Tests and scripts wait for this exact line on stdout.
     println!("embercast listening on http://{addr}");
     tracing::info!(%addr, "demo: open http://{addr}/ ; socket at ws://{addr}/socket/websocket");
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
+    // Server: TCP_NODELAY, a deadline for request headers, bounded shutdown.
+    Server::new(listener, app)
+        .run(async move {
             shutdown_signal().await;
             // Close every WebSocket with 1012 so clients reconnect (to this
             // server once it is back, or to another node), then stop.

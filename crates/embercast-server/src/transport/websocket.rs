@@ -97,6 +97,10 @@ async fn serve(
 /// answer with. Offering protocols without `phoenix` is refused: a browser
 /// aborts a handshake whose answer selects none of its offers.
 fn subprotocols(headers: &http::HeaderMap) -> Result<(Option<String>, Option<&'static str>), ()> {
+    // An offer we cannot read is an offer we cannot accept.
+    if headers.get_all(http::header::SEC_WEBSOCKET_PROTOCOL).iter().any(|v| v.to_str().is_err()) {
+        return Err(());
+    }
     let mut token = None;
     let mut phoenix = false;
     let mut others = false;
@@ -138,30 +142,47 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     let mut received = Vec::new();
 
     let ending = loop {
-        let paused = session.reading_paused();
+        // Stop reading while channels are behind on this client's input, or
+        // while the client is not reading what we write (pongs included):
+        // either way its sending must not grow our memory.
+        let backlogged = conn.queued_bytes() > MAX_SOCKET_BACKLOG;
+        let paused = session.reading_paused() || backlogged;
+        // One future borrows the connection: while backlogged it only writes,
+        // and ends when the backlog is written so reading can resume.
+        let io = async {
+            if backlogged {
+                conn.flush().await.map(|()| None)
+            } else {
+                conn.drive(!paused, &mut received).await.map(Some)
+            }
+        };
         tokio::select! {
             _ = outbox.ready() => {}
-            r = conn.drive(!paused, &mut received) => {
-                match r {
-                    Ok(ReadOutcome::Open) => {}
-                    Ok(ReadOutcome::Closed) => break Ending::Clean,
-                    Ok(ReadOutcome::Failed(e)) => {
-                        tracing::warn!(?peer, error = %e, "closing: websocket protocol error");
-                        break Ending::Clean;
+            r = io => match r {
+                // The backlog is written: reading may resume.
+                Ok(None) => {}
+                Ok(Some(outcome)) => {
+                    match outcome {
+                        ReadOutcome::Open => {}
+                        ReadOutcome::Closed => break Ending::Clean,
+                        ReadOutcome::Failed(e) => {
+                            tracing::warn!(?peer, error = %e, "closing: websocket protocol error");
+                            break Ending::Clean;
+                        }
                     }
-                    Err(_) => break Ending::Gone,
-                }
-                last_read = Instant::now();
-                // Taken, not drained: an idle connection should not keep the Vec's capacity.
-                for m in std::mem::take(&mut received) {
-                    match m {
-                        WsMessage::Text(t) => session.handle_frame(Frame::Text(&t)),
-                        WsMessage::Binary(b) => session.handle_frame(Frame::Binary(&b)),
-                        _ => {}
+                    last_read = Instant::now();
+                    // Taken, not drained: an idle connection should not keep the Vec's capacity.
+                    for m in std::mem::take(&mut received) {
+                        match m {
+                            WsMessage::Text(t) => session.handle_frame(Frame::Text(&t)),
+                            WsMessage::Binary(b) => session.handle_frame(Frame::Binary(&b)),
+                            _ => {}
+                        }
                     }
                 }
-            }
-            _ = session.reading_resumed(), if paused => {}
+                Err(_) => break Ending::Gone,
+            },
+            _ = session.reading_resumed(), if paused && !backlogged => {}
             r = drain.changed(), if drain_open => {
                 match r {
                     Ok(()) if *drain.borrow() => outbox.close(CloseReason::Shutdown),
@@ -170,10 +191,9 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                 }
             }
             _ = &mut idle_timer => {
-                // A client we are not reading from is not idle.
-                if paused {
-                    last_read = Instant::now();
-                }
+                // Nothing read for the idle timeout, because the client sent
+                // nothing or because it kept us from reading (flooding a stuck
+                // channel, not reading our frames): either way it goes.
                 if last_read.elapsed() >= idle {
                     outbox.close(CloseReason::IdleTimeout);
                 } else {
