@@ -9,7 +9,7 @@
 //! | request | answer |
 //! |---|---|
 //! | GET without a usable token | connect runs: `{"status":410,"token":T,"messages":[]}`, or `{"status":403}` |
-//! | GET with a token | `{"status":200,"token":T,"messages":[…]}` as soon as frames are queued, `{"status":204,…}` after the window, `{"status":410}` if the session ended |
+//! | GET with a token | `{"status":200,"token":T,"messages":[…]}` as soon as frames are queued, `{"status":204,…}` after the window or as soon as a newer poll arrives, `{"status":410}` if the session ended |
 //! | POST with a token | `{"status":200}` once every line is dispatched, in order |
 //! | POST without a usable token | `{"status":410}` |
 //! | POST over the limits (body size, 100 lines, frame size) | `{"status":413}`; a line that is neither JSON nor base64: `{"status":400}` |
@@ -144,6 +144,13 @@ struct LpSession {
     /// Polls being held open right now: a client waiting in a poll is active,
     /// however long the window is compared with the session timeout.
     polls: std::sync::atomic::AtomicUsize,
+    /// The number of the newest poll. Only the newest poll takes frames, as
+    /// in Phoenix (the latest poll is the session's one listener): an older
+    /// poll still held (its client gave up on it and polled again) would
+    /// otherwise take frames into a connection nobody reads.
+    newest_poll: Mutex<u64>,
+    /// Wakes older polls when a newer one arrives; they answer 204.
+    superseded: Notify,
     ended: Notify,
 }
 
@@ -240,6 +247,8 @@ async fn create(
         session: Mutex::new(Some(session)),
         last_poll: Mutex::new(Instant::now()),
         polls: Default::default(),
+        newest_poll: Mutex::new(0),
+        superseded: Notify::new(),
         ended: Notify::new(),
     });
     sessions.map.lock().insert(id, s.clone());
@@ -301,14 +310,29 @@ impl Drop for Held<'_> {
 async fn poll(sessions: &Sessions, s: Arc<LpSession>) -> Response {
     s.touch();
     let _held = Held::new(&s);
+    let me = {
+        let mut newest = s.newest_poll.lock();
+        *newest += 1;
+        *newest
+    };
+    s.superseded.notify_waiters();
     let deadline = Instant::now() + sessions.config.window;
     loop {
         let ended = s.ended.notified();
+        let superseded = s.superseded.notified();
         let ready = s.outbox.ready();
         if s.is_ended() {
             return status(410);
         }
-        let drained = s.outbox.drain();
+        // Checked and drained under one lock: once a newer poll has its
+        // number, no older poll takes another frame.
+        let drained = {
+            let newest = s.newest_poll.lock();
+            (*newest == me).then(|| s.outbox.drain())
+        };
+        let Some(drained) = drained else {
+            return messages(&s.token, 204, std::iter::empty());
+        };
         if !drained.frames.is_empty() {
             s.touch();
             return messages(&s.token, 200, drained.frames.iter().map(|f| &f.data));
@@ -320,6 +344,7 @@ async fn poll(sessions: &Sessions, s: Arc<LpSession>) -> Response {
         tokio::select! {
             _ = ready => {}
             _ = ended => {}
+            _ = superseded => {}
             _ = tokio::time::sleep_until(deadline) => {
                 s.touch();
                 return messages(&s.token, 204, std::iter::empty());
