@@ -1,7 +1,9 @@
 //! Bounded queues (FAULT-KINDS.md "unbounded resource", "head-of-line
 //! blocking"): a client flooding a slow channel is slowed down without losing
-//! or reordering anything; a client that does not read is disconnected
-//! (never with 1000) without stalling the broadcast for everyone else.
+//! or reordering anything; a client that does not read (WebSocket) or poll
+//! (LongPoll) is disconnected (never with 1000) without stalling the
+//! broadcast for everyone else. LongPoll's answer to a POST stuck behind a
+//! slow channel (408) is in `tests/longpoll_limits.rs`.
 
 #[macro_use]
 mod support;
@@ -11,21 +13,19 @@ use embercast_server::{Payload, Terminate};
 use serde_json::json;
 use support::*;
 
-for_each_vsn! {
+for_each_transport_and_vsn! {
     /// 1,000 messages sent while the channel is stuck (far past its mailbox's
     /// high-water mark, so the connection stops reading until it drains) are
     /// all handled, in order, once it moves again.
-    async fn flood_into_a_slow_channel_loses_nothing(vsn: Vsn) {
+    async fn flood_into_a_slow_channel_loses_nothing(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.join("room:lobby", "3").await;
         c.send(json!(["3", "slow", "room:lobby", "slow", {}])).await;
         server.probe.at_gate(1).await;
         // About 70 KB: more than the server reads in one go, little enough to
         // sit in the TCP buffers while it does not read.
-        for n in 0..1000 {
-            c.send(json!(["3", format!("{n}"), "room:lobby", "seq", {"n": n}])).await;
-        }
+        c.send_all((0..1000).map(|n| json!(["3", format!("{n}"), "room:lobby", "seq", {"n": n}]))).await;
         server.probe.open_gate(1);
         c.expect(json!(["3", "slow", "room:lobby", "phx_reply", ok(json!({"slow": "done"}))])).await;
         for n in 0..1000 {
@@ -43,8 +43,9 @@ for_each_vsn! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_that_does_not_read_is_cut_off_without_stalling_others() {
     let server = start_with(|s| s.max_queued_bytes(64 * 1024)).await;
-    let mut stuck = Client::connect_with_recv_buffer(&server, Vsn::V2, 4096).await;
-    let mut reader = Client::connect(&server, Vsn::V2).await;
+    let mut stuck =
+        Client::from_ws(WsClient::connect_with_recv_buffer(server.addr, Vsn::V2.query(), 4096).await, Vsn::V2);
+    let mut reader = Client::connect_ws(&server, Vsn::V2).await;
     stuck.join("room:feed", "stuck").await;
     reader.join("room:feed", "reader").await;
     let header = [&[2u8, 9, 5][..], b"room:feed", b"chunk"].concat();
@@ -100,18 +101,52 @@ async fn backed_up_connection_is_still_disconnected() {
     }
 }
 
-/// A heartbeat behind thousands of messages for a stuck channel is answered
-/// at once: the connection keeps reading while its input budget lasts.
+/// The same over LongPoll: a session that stops polling is ended once its
+/// queue passes `max_queued_bytes` (its channels terminate, its next poll
+/// answers 410), and the clients that keep reading, over either transport,
+/// get every broadcast meanwhile.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn heartbeat_behind_a_flood_into_a_slow_channel_is_answered() {
-    let server = start().await;
-    let mut c = Client::connect(&server, Vsn::V2).await;
-    c.join("room:lobby", "3").await;
-    c.send(json!(["3", "slow", "room:lobby", "slow", {}])).await;
-    server.probe.at_gate(1).await;
-    for n in 0..3000 {
-        c.send(json!(["3", format!("{n}"), "room:lobby", "noreply", {"n": n}])).await;
+async fn longpoll_client_that_stops_polling_is_cut_off_without_stalling_others() {
+    let server = start_with(|s| s.max_queued_bytes(64 * 1024)).await;
+    let mut stuck = Client::connect(&server, Transport::LongPoll, Vsn::V2).await;
+    let mut readers =
+        [Client::connect(&server, Transport::LongPoll, Vsn::V2).await, Client::connect_ws(&server, Vsn::V2).await];
+    stuck.join("room:feed", "stuck").await;
+    for r in &mut readers {
+        r.join("room:feed", "reader").await;
     }
-    c.expect_heartbeat_next().await;
-    server.probe.open_gate(1);
+    stuck.go_silent();
+    let chunk = "x".repeat(16 * 1024);
+    for sent in 0.. {
+        server.pubsub.broadcast("room:feed", "chunk", json!({"n": sent, "chunk": chunk})).unwrap();
+        for r in &mut readers {
+            let got = r.recv_json().await;
+            assert_eq!((&got[3], &got[4]["n"]), (&json!("chunk"), &json!(sent)));
+        }
+        if server.probe.read(|s| s.terminated.iter().any(|t| t.join_ref == json!("stuck"))) {
+            break;
+        }
+        assert!(sent < 64, "1 MiB queued past a 64 KiB limit, and the session that does not poll is still there");
+    }
+    assert_eq!(server.probe.terminated("room:feed", json!("stuck")).await, Terminate::Closed);
+    for r in &mut readers {
+        r.expect_heartbeat_next().await;
+    }
+    stuck.expect_close(1013).await;
+}
+
+for_each_transport! {
+    /// A heartbeat behind thousands of messages for a stuck channel is
+    /// answered at once: the connection keeps reading (LongPoll: POSTs keep
+    /// being dispatched) while its input budget lasts.
+    async fn heartbeat_behind_a_flood_into_a_slow_channel_is_answered(t: Transport) {
+        let server = start().await;
+        let mut c = Client::connect(&server, t, Vsn::V2).await;
+        c.join("room:lobby", "3").await;
+        c.send(json!(["3", "slow", "room:lobby", "slow", {}])).await;
+        server.probe.at_gate(1).await;
+        c.send_all((0..3000).map(|n| json!(["3", format!("{n}"), "room:lobby", "noreply", {"n": n}]))).await;
+        c.expect_heartbeat_next().await;
+        server.probe.open_gate(1);
+    }
 }

@@ -7,11 +7,11 @@ mod support;
 use serde_json::json;
 use support::*;
 
-for_each_vsn! {
+for_each_transport_and_vsn! {
     /// Vector `duplicate_join`.
-    async fn new_reply_then_phx_close_for_the_old_join_ref(vsn: Vsn) {
+    async fn new_reply_then_phx_close_for_the_old_join_ref(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.join("room:lobby", "3").await;
         c.send(json!(["9", "9", "room:lobby", "phx_join", {}])).await;
         c.expect(json!(["9", "9", "room:lobby", "phx_reply", ok(json!({}))])).await;
@@ -21,9 +21,9 @@ for_each_vsn! {
     /// Only the new instance is left: it answers pushes with its join_ref,
     /// pushes with the old join_ref are dropped, and the old instance's
     /// `terminate` never runs.
-    async fn only_the_new_instance_is_left(vsn: Vsn) {
+    async fn only_the_new_instance_is_left(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.join("room:lobby", "3").await;
         c.send(json!(["9", "9", "room:lobby", "phx_join", {}])).await;
         c.expect(json!(["9", "9", "room:lobby", "phx_reply", ok(json!({}))])).await;
@@ -47,9 +47,9 @@ for_each_vsn! {
     }
 
     /// One subscription is left: a broadcast reaches the client once.
-    async fn a_broadcast_arrives_once_after_a_duplicate_join(vsn: Vsn) {
+    async fn a_broadcast_arrives_once_after_a_duplicate_join(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.join("room:lobby", "3").await;
         c.send(json!(["9", "9", "room:lobby", "phx_join", {}])).await;
         c.expect(json!(["9", "9", "room:lobby", "phx_reply", ok(json!({}))])).await;
@@ -62,9 +62,9 @@ for_each_vsn! {
 
     /// When the new join is refused, the old instance is closed all the same:
     /// error reply, then `phx_close` for the old join_ref, then no channel.
-    async fn refused_duplicate_join_still_closes_the_old_instance(vsn: Vsn) {
+    async fn refused_duplicate_join_still_closes_the_old_instance(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.join("room:lobby", "3").await;
         c.send_join("room:lobby", "9", json!({"refuse": {"reason": "no"}})).await;
         c.expect(json!(["9", "9", "room:lobby", "phx_reply", error(json!({"reason": "no"}))])).await;
@@ -77,9 +77,9 @@ for_each_vsn! {
     /// instance answers its leave and sends its one `phx_close`, the new one
     /// answers the join. The two instances are different senders, so their
     /// frames may interleave; each one's own frames keep their order.
-    async fn join_right_after_leave_is_not_a_duplicate(vsn: Vsn) {
+    async fn join_right_after_leave_is_not_a_duplicate(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.join("room:lobby", "3").await;
         c.send(json!(["3", "4", "room:lobby", "phx_leave", {}])).await;
         c.send(json!(["5", "5", "room:lobby", "phx_join", {}])).await;
@@ -92,7 +92,8 @@ for_each_vsn! {
                 f[0] = serde_json::Value::Null;
             }
         }
-        let position = |f: &serde_json::Value| got.iter().position(|g| g == f).unwrap_or_else(|| panic!("missing {f} in {got:?}"));
+        let position =
+            |f: &serde_json::Value| got.iter().position(|g| g == f).unwrap_or_else(|| panic!("missing {f} in {got:?}"));
         assert!(position(&leave_reply) < position(&close), "{got:?}");
         position(&join_reply);
         c.expect_heartbeat_next().await;

@@ -5,7 +5,7 @@
 //! There is no counting hook in the server, so this pins it through the
 //! public `Subscriber` trait: every subscriber of one dispatch that asks its
 //! `FrameCache` for a serializer gets the same `Bytes` (same pointer), and
-//! those are exactly the bytes the WebSocket clients receive.
+//! those are exactly the bytes the clients receive, over either transport.
 
 #[macro_use]
 mod support;
@@ -42,16 +42,18 @@ impl Recorder {
     }
 }
 
-/// Two custom subscribers and ten WebSocket clients (V1 and V2) on one
-/// topic: the subscribers get the same allocation per serializer, and the
-/// clients receive exactly those bytes.
+/// Two custom subscribers and twelve clients (V1 and V2, WebSocket and
+/// LongPoll) on one topic: the subscribers get the same allocation per
+/// serializer, and the clients receive exactly those bytes (LongPoll: as the
+/// `messages` string), whatever their transport.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_encoding_per_serializer_is_shared_by_every_subscriber() {
     let server = start().await;
     let mut clients = Vec::new();
-    for i in 0..10 {
+    for i in 0..12 {
         let vsn = if i % 2 == 0 { Vsn::V1 } else { Vsn::V2 };
-        let mut c = Client::connect(&server, vsn).await;
+        let t = if i % 4 < 2 { Transport::WebSocket } else { Transport::LongPoll };
+        let mut c = Client::connect(&server, t, vsn).await;
         c.join("room:lobby", "3").await;
         clients.push(c);
     }
@@ -77,7 +79,7 @@ async fn one_encoding_per_serializer_is_shared_by_every_subscriber() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn binary_broadcast_is_encoded_once_for_v2_and_not_for_v1() {
     let server = start().await;
-    let mut v2 = Client::connect(&server, Vsn::V2).await;
+    let mut v2 = Client::connect_ws(&server, Vsn::V2).await;
     v2.join("room:lobby", "3").await;
     let (r1, r2) = (Arc::new(Recorder::default()), Arc::new(Recorder::default()));
     let _s1 = server.pubsub.subscribe("room:lobby", r1.clone());

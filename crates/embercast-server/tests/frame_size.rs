@@ -1,6 +1,8 @@
-//! The message size limit (PROTOCOL.md §4.10): a text or binary message over
-//! `max_frame_size` closes the connection with 1009, whether it comes in one
-//! frame or in fragments; up to the limit is fine.
+//! The message size limit on WebSocket (PROTOCOL.md §4.10): a text or binary
+//! message over `max_frame_size` closes the connection with 1009, whether it
+//! comes in one frame or in fragments; up to the limit is fine. Over
+//! LongPoll the same limit applies per ndjson line, answered with
+//! `{"status":413}`: `tests/longpoll_limits.rs`.
 
 #[macro_use]
 mod support;
@@ -26,7 +28,7 @@ for_each_vsn! {
     /// 2 KiB of text over a 1 KiB limit → close 1009; the channels terminate.
     async fn text_message_over_the_limit_closes_with_1009(vsn: Vsn) {
         let server = start_with(|s| s.max_frame_size(LIMIT)).await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect_ws(&server, vsn).await;
         c.join("room:lobby", "3").await;
         c.send_text(&ping_of_len(vsn, 2048)).await;
         c.expect_close(1009).await;
@@ -38,16 +40,16 @@ for_each_vsn! {
     /// drains what the client sends instead of closing on unread data.
     async fn oversized_message_still_being_sent_gets_a_clean_1009(vsn: Vsn) {
         let server = start_with(|s| s.max_frame_size(LIMIT)).await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect_ws(&server, vsn).await;
         let frame = client_frame(OpCode::Binary, true, &vec![7; 4 << 20]);
-        c.try_send_raw(&frame).await.expect("the server keeps reading until the client is done");
+        c.ws().try_send_raw(&frame).await.expect("the server keeps reading until the client is done");
         c.expect_close(1009).await;
     }
 
     /// A message of exactly the limit is accepted.
     async fn text_message_at_the_limit_is_accepted(vsn: Vsn) {
         let server = start_with(|s| s.max_frame_size(LIMIT)).await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect_ws(&server, vsn).await;
         c.join("room:lobby", "3").await;
         c.send_text(&ping_of_len(vsn, LIMIT)).await;
         let reply = c.recv_json().await;
@@ -59,7 +61,7 @@ for_each_vsn! {
     /// 2 KiB of binary → close 1009.
     async fn binary_message_over_the_limit_closes_with_1009(vsn: Vsn) {
         let server = start_with(|s| s.max_frame_size(LIMIT)).await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect_ws(&server, vsn).await;
         c.join("room:lobby", "3").await;
         c.send_binary(&binary_push("3", "4", "room:lobby", "ping", &[7; 2048])).await;
         c.expect_close(1009).await;
@@ -68,24 +70,24 @@ for_each_vsn! {
     /// Fragments add up: two 600-byte fragments of one message → close 1009.
     async fn fragmented_message_over_the_limit_closes_with_1009(vsn: Vsn) {
         let server = start_with(|s| s.max_frame_size(LIMIT)).await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect_ws(&server, vsn).await;
         c.expect_heartbeat_next().await;
         let text = ping_of_len(vsn, 1200);
         let (a, b) = text.as_bytes().split_at(600);
-        c.send_raw(&client_frame(OpCode::Text, false, a)).await;
-        c.send_raw(&client_frame(OpCode::Continuation, true, b)).await;
+        c.ws().send_raw(&client_frame(OpCode::Text, false, a)).await;
+        c.ws().send_raw(&client_frame(OpCode::Continuation, true, b)).await;
         c.expect_close(1009).await;
     }
 
     /// Fragments under the limit make one message.
     async fn fragmented_message_under_the_limit_is_one_message(vsn: Vsn) {
         let server = start_with(|s| s.max_frame_size(LIMIT)).await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect_ws(&server, vsn).await;
         c.join("room:lobby", "3").await;
         let text = ping_of_len(vsn, 900);
         let (a, b) = text.as_bytes().split_at(450);
-        c.send_raw(&client_frame(OpCode::Text, false, a)).await;
-        c.send_raw(&client_frame(OpCode::Continuation, true, b)).await;
+        c.ws().send_raw(&client_frame(OpCode::Text, false, a)).await;
+        c.ws().send_raw(&client_frame(OpCode::Continuation, true, b)).await;
         let reply = c.recv_json().await;
         assert_eq!((reply[1].as_str(), reply[4]["status"].as_str()), (Some("4"), Some("ok")));
     }
@@ -95,7 +97,7 @@ for_each_vsn! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn default_limit_is_one_mebibyte() {
     let server = start().await;
-    let mut c = Client::connect(&server, Vsn::V2).await;
+    let mut c = Client::connect_ws(&server, Vsn::V2).await;
     c.join("room:lobby", "3").await;
     c.send_text(&ping_of_len(Vsn::V2, 1 << 20)).await;
     let reply = c.recv_json().await;
@@ -103,6 +105,6 @@ async fn default_limit_is_one_mebibyte() {
     // Refused from the header alone: the body need not be sent.
     let mut header = Vec::new();
     embercast_ws::frame::write_header(&mut header, OpCode::Text, (1 << 20) + 1, Some([1, 2, 3, 4]));
-    c.send_raw(&header).await;
+    c.ws().send_raw(&header).await;
     c.expect_close(1009).await;
 }

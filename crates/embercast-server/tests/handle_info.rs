@@ -9,11 +9,11 @@ use embercast_server::Payload;
 use serde_json::json;
 use support::*;
 
-for_each_vsn! {
+for_each_transport_and_vsn! {
     /// A message sent from another task is pushed as `[join_ref, null, topic, event, payload]`.
-    async fn message_from_another_task_is_pushed_with_the_join_ref(vsn: Vsn) {
+    async fn message_from_another_task_is_pushed_with_the_join_ref(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.join("room:lobby", "3").await;
         let handle = server.probe.handle("room:lobby").await;
         let sent = tokio::spawn(async move { handle.send(Cmd::Push("news".into(), json!({"n": 1}).into())) });
@@ -23,9 +23,9 @@ for_each_vsn! {
 
     /// Pushes use the join_ref of the instance they come from: after a
     /// rejoin, the new one.
-    async fn pushes_carry_the_live_join_ref(vsn: Vsn) {
+    async fn pushes_carry_the_live_join_ref(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.join("room:lobby", "3").await;
         c.send(json!(["3", "4", "room:lobby", "phx_leave", {}])).await;
         c.expect(json!(["3", "4", "room:lobby", "phx_reply", ok(json!({}))])).await;
@@ -40,9 +40,9 @@ for_each_vsn! {
     }
 
     /// A handle to a channel that has ended reports it.
-    async fn handle_to_an_ended_channel_returns_false(vsn: Vsn) {
+    async fn handle_to_an_ended_channel_returns_false(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.join("room:lobby", "3").await;
         let handle = server.probe.handle("room:lobby").await;
         c.send(json!(["3", "4", "room:lobby", "phx_leave", {}])).await;
@@ -55,9 +55,9 @@ for_each_vsn! {
 
     /// `send_self` from `join` is handled after the join reply (the
     /// "after join" idiom).
-    async fn send_self_in_join_is_handled_after_the_reply(vsn: Vsn) {
+    async fn send_self_in_join_is_handled_after_the_reply(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.send_join("room:lobby", "3", json!({"send_self": true})).await;
         c.expect(json!(["3", "3", "room:lobby", "phx_reply", ok(json!({}))])).await;
         c.expect(json!(["3", null, "room:lobby", "after_join", {"from": "handle_info"}])).await;
@@ -65,9 +65,9 @@ for_each_vsn! {
 
     /// Broadcasts on a topic the channel subscribed to arrive in
     /// `handle_info` (not by the fastlane), so the channel's push carries its join_ref.
-    async fn broadcasts_on_an_extra_subscription_reach_handle_info(vsn: Vsn) {
+    async fn broadcasts_on_an_extra_subscription_reach_handle_info(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.join("room:lobby", "3").await;
         c.send(json!(["3", "4", "room:lobby", "subscribe", {"topic": "product:1"}])).await;
         c.expect(json!(["3", "4", "room:lobby", "phx_reply", ok(json!({}))])).await;
@@ -76,9 +76,9 @@ for_each_vsn! {
     }
 
     /// Messages from one task are handled in the order sent.
-    async fn messages_from_one_task_are_handled_in_order(vsn: Vsn) {
+    async fn messages_from_one_task_are_handled_in_order(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.join("room:lobby", "3").await;
         let handle = server.probe.handle("room:lobby").await;
         for n in 0..100 {

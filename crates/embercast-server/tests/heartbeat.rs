@@ -7,19 +7,19 @@ mod support;
 use serde_json::json;
 use support::*;
 
-for_each_vsn! {
+for_each_transport_and_vsn! {
     /// `[null, ref, "phoenix", "heartbeat", {}]` → `[null, ref, "phoenix", "phx_reply", ok {}]`.
-    async fn heartbeat_is_answered_with_an_empty_ok(vsn: Vsn) {
+    async fn heartbeat_is_answered_with_an_empty_ok(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.send(json!([null, "6", "phoenix", "heartbeat", {}])).await;
         c.expect(json!([null, "6", "phoenix", "phx_reply", ok(json!({}))])).await;
     }
 
     /// A heartbeat that carries a join_ref is still answered with a null one.
-    async fn heartbeat_reply_never_carries_a_join_ref(vsn: Vsn) {
+    async fn heartbeat_reply_never_carries_a_join_ref(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.join("room:lobby", "3").await;
         c.send(json!(["3", "7", "phoenix", "heartbeat", {"ignored": true}])).await;
         c.expect(json!([null, "7", "phoenix", "phx_reply", ok(json!({}))])).await;
@@ -27,9 +27,9 @@ for_each_vsn! {
 
     /// While a `handle_in` is stuck, a heartbeat on the same connection is
     /// answered before the slow reply.
-    async fn heartbeat_is_answered_while_a_handle_in_is_slow(vsn: Vsn) {
+    async fn heartbeat_is_answered_while_a_handle_in_is_slow(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.join("room:lobby", "3").await;
         c.send(json!(["3", "4", "room:lobby", "slow", {}])).await;
         server.probe.at_gate(1).await;
@@ -40,9 +40,9 @@ for_each_vsn! {
 
     /// While a `join` is stuck, heartbeats and other channels of the same
     /// connection are served.
-    async fn heartbeat_is_answered_while_a_join_is_slow(vsn: Vsn) {
+    async fn heartbeat_is_answered_while_a_join_is_slow(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.send_join("room:slow", "3", json!({"slow": true})).await;
         server.probe.at_gate(1).await;
         c.expect_heartbeat_next().await;
@@ -53,9 +53,9 @@ for_each_vsn! {
 
     /// Rule 1 comes first: a channel routed and joined on topic `phoenix`
     /// does not see heartbeats.
-    async fn heartbeat_is_answered_even_with_a_channel_on_topic_phoenix(vsn: Vsn) {
+    async fn heartbeat_is_answered_even_with_a_channel_on_topic_phoenix(t: Transport, vsn: Vsn) {
         let server = start_with(|s| s.channel::<Room>("phoenix")).await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.join("phoenix", "3").await;
         c.send(json!(["3", "8", "phoenix", "heartbeat", {}])).await;
         c.expect(json!([null, "8", "phoenix", "phx_reply", ok(json!({}))])).await;
@@ -65,9 +65,9 @@ for_each_vsn! {
     }
 
     /// Many heartbeats in a row are each answered, in order.
-    async fn heartbeats_are_answered_in_order(vsn: Vsn) {
+    async fn heartbeats_are_answered_in_order(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         for i in 0..50 {
             c.send(json!([null, format!("h{i}"), "phoenix", "heartbeat", {}])).await;
         }

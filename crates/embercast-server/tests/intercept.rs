@@ -12,24 +12,24 @@ fn handle_out_calls(server: &Server, event: &str) -> usize {
     server.probe.read(|s| s.handle_out.iter().filter(|(_, e)| e == event).count())
 }
 
-for_each_vsn! {
+for_each_transport_and_vsn! {
     /// Vector `intercepted_broadcast`: the reply first (the intercepted event
     /// is queued behind the current `handle_in`), then the re-pushed event
     /// with the channel's join_ref.
-    async fn intercepted_event_is_pushed_by_handle_out(vsn: Vsn) {
+    async fn intercepted_event_is_pushed_by_handle_out(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.join("intercept:lobby", "3").await;
         c.send(json!(["3", "4", "intercept:lobby", "new_msg", {"body": "hi"}])).await;
         c.expect(json!(["3", "4", "intercept:lobby", "phx_reply", ok(json!({}))])).await;
-        c.expect(json!(["3", null, "intercept:lobby", "new_msg", {"body": "hi", "transport": "websocket"}])).await;
+        c.expect(json!(["3", null, "intercept:lobby", "new_msg", {"body": "hi", "intercepted": true}])).await;
     }
 
     /// An event that is not intercepted is written straight to the client
     /// (before the reply, with null refs) and never reaches `handle_out`.
-    async fn event_not_intercepted_takes_the_fastlane(vsn: Vsn) {
+    async fn event_not_intercepted_takes_the_fastlane(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.join("intercept:lobby", "3").await;
         c.send(json!(["3", "4", "intercept:lobby", "plain", {"body": "hi"}])).await;
         c.expect(json!([null, null, "intercept:lobby", "plain", {"body": "hi"}])).await;
@@ -39,9 +39,9 @@ for_each_vsn! {
     }
 
     /// `handle_out` may drop an event: nothing reaches the client.
-    async fn handle_out_can_drop_an_event(vsn: Vsn) {
+    async fn handle_out_can_drop_an_event(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.join("intercept:lobby", "3").await;
         server.pubsub.broadcast("intercept:lobby", "hidden", json!({})).unwrap();
         server.probe.wait_for("handle_out of hidden", |s| (!s.handle_out.is_empty()).then_some(())).await;
@@ -53,11 +53,11 @@ for_each_vsn! {
 
     /// An intercepted event costs one `handle_out` per subscriber; a
     /// fastlaned one costs none.
-    async fn handle_out_runs_once_per_subscriber(vsn: Vsn) {
+    async fn handle_out_runs_once_per_subscriber(t: Transport, vsn: Vsn) {
         let server = start().await;
         let mut clients = Vec::new();
         for _ in 0..5 {
-            let mut c = Client::connect(&server, vsn).await;
+            let mut c = Client::connect(&server, t, vsn).await;
             c.join("intercept:lobby", "3").await;
             clients.push(c);
         }
@@ -65,7 +65,7 @@ for_each_vsn! {
         server.pubsub.broadcast("intercept:lobby", "new_msg", json!({"k": 1})).unwrap();
         for c in &mut clients {
             c.expect(json!([null, null, "intercept:lobby", "plain", {"k": 0}])).await;
-            c.expect(json!(["3", null, "intercept:lobby", "new_msg", {"k": 1, "transport": "websocket"}])).await;
+            c.expect(json!(["3", null, "intercept:lobby", "new_msg", {"k": 1, "intercepted": true}])).await;
         }
         assert_eq!(handle_out_calls(&server, "new_msg"), 5);
         assert_eq!(handle_out_calls(&server, "plain"), 0);
@@ -73,9 +73,9 @@ for_each_vsn! {
 
     /// A channel that intercepts nothing gets every broadcast by the fastlane:
     /// `Room` subscribers on the same event are unaffected by `Intercepting`'s list.
-    async fn intercept_lists_are_per_channel(vsn: Vsn) {
+    async fn intercept_lists_are_per_channel(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.join("room:lobby", "3").await;
         server.pubsub.broadcast("room:lobby", "new_msg", json!({"body": "hi"})).unwrap();
         c.expect(json!([null, null, "room:lobby", "new_msg", {"body": "hi"}])).await;

@@ -8,11 +8,11 @@ mod support;
 use serde_json::json;
 use support::*;
 
-for_each_vsn! {
-    async fn panic_in_one_channel_leaves_the_rest_working(vsn: Vsn) {
+for_each_transport_and_vsn! {
+    async fn panic_in_one_channel_leaves_the_rest_working(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut a = Client::connect(&server, vsn).await;
-        let mut b = Client::connect(&server, vsn).await;
+        let mut a = Client::connect(&server, t, vsn).await;
+        let mut b = Client::connect(&server, t, vsn).await;
         a.join("room:crash", "3").await;
         a.join("room:calm", "5").await;
         b.join("room:crash", "3").await;
@@ -33,10 +33,10 @@ for_each_vsn! {
     }
 
     /// A panic in a join does not disturb other connections either.
-    async fn panic_in_a_join_leaves_other_connections_working(vsn: Vsn) {
+    async fn panic_in_a_join_leaves_other_connections_working(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut a = Client::connect(&server, vsn).await;
-        let mut b = Client::connect(&server, vsn).await;
+        let mut a = Client::connect(&server, t, vsn).await;
+        let mut b = Client::connect(&server, t, vsn).await;
         b.join("room:lobby", "3").await;
         a.send_join("room:lobby", "3", json!({"panic": true})).await;
         a.expect(json!(["3", "3", "room:lobby", "phx_reply", error(json!({"reason": "join crashed"}))])).await;
@@ -45,9 +45,9 @@ for_each_vsn! {
     }
 
     /// Many channels crash one after another; the connection survives them all.
-    async fn repeated_crashes_do_not_wear_the_connection_down(vsn: Vsn) {
+    async fn repeated_crashes_do_not_wear_the_connection_down(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         for i in 0..20 {
             let jr = format!("j{i}");
             c.join("room:lobby", &jr).await;

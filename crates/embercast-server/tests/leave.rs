@@ -8,12 +8,12 @@ use embercast_server::Terminate;
 use serde_json::json;
 use support::*;
 
-for_each_vsn! {
+for_each_transport_and_vsn! {
     /// Vector `leave_joined`: reply with the channel's join_ref and the
     /// leave's ref, then `phx_close` with the join_ref in both ref fields.
-    async fn leave_replies_ok_then_phx_close(vsn: Vsn) {
+    async fn leave_replies_ok_then_phx_close(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.join("room:lobby", "3").await;
         c.send(json!(["3", "8", "room:lobby", "phx_leave", {}])).await;
         c.expect(json!(["3", "8", "room:lobby", "phx_reply", ok(json!({}))])).await;
@@ -22,9 +22,9 @@ for_each_vsn! {
     }
 
     /// Vector `leave_with_null_join_ref`.
-    async fn leave_with_a_null_join_ref_leaves_the_live_instance(vsn: Vsn) {
+    async fn leave_with_a_null_join_ref_leaves_the_live_instance(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.join("room:lobby", "3").await;
         c.send(json!([null, "8", "room:lobby", "phx_leave", {}])).await;
         c.expect(json!(["3", "8", "room:lobby", "phx_reply", ok(json!({}))])).await;
@@ -32,9 +32,9 @@ for_each_vsn! {
     }
 
     /// Vector `leave_unjoined_topic`: ok reply echoing the join_ref, no `phx_close`.
-    async fn leave_of_a_topic_not_joined_replies_ok_only(vsn: Vsn) {
+    async fn leave_of_a_topic_not_joined_replies_ok_only(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.send(json!(["9", "10", "room:x", "phx_leave", {}])).await;
         c.expect(json!(["9", "10", "room:x", "phx_reply", ok(json!({}))])).await;
         c.expect_heartbeat_next().await;
@@ -46,9 +46,9 @@ for_each_vsn! {
 
     /// A second leave sent right behind the first is answered as a leave of a
     /// topic not joined; only one `phx_close` is sent.
-    async fn second_leave_is_answered_as_unjoined(vsn: Vsn) {
+    async fn second_leave_is_answered_as_unjoined(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.join("room:lobby", "3").await;
         c.send(json!(["3", "8", "room:lobby", "phx_leave", {}])).await;
         c.send(json!(["3", "9", "room:lobby", "phx_leave", {}])).await;
@@ -59,9 +59,9 @@ for_each_vsn! {
     }
 
     /// Once the channel has left, broadcasts on its topic no longer reach the client.
-    async fn left_channel_no_longer_receives_broadcasts(vsn: Vsn) {
+    async fn left_channel_no_longer_receives_broadcasts(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.join("room:lobby", "3").await;
         c.send(json!(["3", "8", "room:lobby", "phx_leave", {}])).await;
         c.expect(json!(["3", "8", "room:lobby", "phx_reply", ok(json!({}))])).await;
@@ -72,9 +72,9 @@ for_each_vsn! {
     }
 
     /// Leaving one topic leaves the others joined.
-    async fn leave_affects_only_its_topic(vsn: Vsn) {
+    async fn leave_affects_only_its_topic(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.join("room:a", "3").await;
         c.join("room:b", "5").await;
         c.send(json!(["3", "6", "room:a", "phx_leave", {}])).await;

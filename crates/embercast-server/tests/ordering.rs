@@ -12,14 +12,14 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 use support::*;
 
-for_each_vsn! {
+for_each_transport_and_vsn! {
     /// Vector `join_then_after_join_push_and_broadcast`: what `join` pushes
     /// and broadcasts is sent after the join reply, in the order it was done.
-    async fn pushes_and_broadcasts_from_join_follow_the_reply(vsn: Vsn) {
+    async fn pushes_and_broadcasts_from_join_follow_the_reply(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut other = Client::connect(&server, vsn).await;
+        let mut other = Client::connect(&server, t, vsn).await;
         other.join("room:lobby", "1").await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.send_join("room:lobby", "3", json!({"after_join": {"user": "bob"}})).await;
         c.expect(json!(["3", "3", "room:lobby", "phx_reply", ok(json!({}))])).await;
         c.expect(json!([null, null, "room:lobby", "user_entered", {"user": "bob"}])).await;
@@ -31,7 +31,7 @@ for_each_vsn! {
     /// While another task broadcasts on the topic without pause, the first
     /// frame a joining client gets for that topic is its join reply, and the
     /// broadcasts after it are in publish order.
-    async fn join_reply_precedes_concurrent_topic_broadcasts(vsn: Vsn) {
+    async fn join_reply_precedes_concurrent_topic_broadcasts(t: Transport, vsn: Vsn) {
         let server = start().await;
         for round in 0..10 {
             let topic = format!("room:busy{round}");
@@ -47,7 +47,7 @@ for_each_vsn! {
                     }
                 }
             });
-            let mut c = Client::connect(&server, vsn).await;
+            let mut c = Client::connect(&server, t, vsn).await;
             c.join(&topic, "3").await;
             let mut last = None;
             for _ in 0..20 {
@@ -64,9 +64,9 @@ for_each_vsn! {
 
     /// The channel is subscribed by the time its join reply is on the wire:
     /// a broadcast published as soon as the client sees the reply reaches it.
-    async fn broadcast_right_after_the_join_reply_is_not_lost(vsn: Vsn) {
+    async fn broadcast_right_after_the_join_reply_is_not_lost(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         for i in 0..50 {
             let topic = format!("room:{i}");
             c.join(&topic, "3").await;
@@ -77,9 +77,9 @@ for_each_vsn! {
 
     /// Vector `event_with_reply_and_broadcast`: a broadcast made in
     /// `handle_in` reaches the sender before the reply.
-    async fn channel_broadcast_reaches_its_own_client_before_the_reply(vsn: Vsn) {
+    async fn channel_broadcast_reaches_its_own_client_before_the_reply(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.join("room:lobby", "3").await;
         c.send(json!(["3", "4", "room:lobby", "broadcast", {"event": "new_msg", "payload": {"body": "hi"}}])).await;
         c.expect(json!([null, null, "room:lobby", "new_msg", {"body": "hi"}])).await;
@@ -87,9 +87,9 @@ for_each_vsn! {
     }
 
     /// A push made in `handle_in` reaches the client before the reply.
-    async fn channel_push_reaches_the_client_before_the_reply(vsn: Vsn) {
+    async fn channel_push_reaches_the_client_before_the_reply(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.join("room:lobby", "3").await;
         c.send(json!(["3", "4", "room:lobby", "push", {"event": "note", "payload": {"a": 1}}])).await;
         c.expect(json!(["3", null, "room:lobby", "note", {"a": 1}])).await;
@@ -97,9 +97,9 @@ for_each_vsn! {
     }
 
     /// 1,000 broadcasts from one publisher arrive in publish order.
-    async fn broadcasts_from_one_publisher_arrive_in_publish_order(vsn: Vsn) {
+    async fn broadcasts_from_one_publisher_arrive_in_publish_order(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.join("room:lobby", "3").await;
         let pubsub = server.pubsub.clone();
         tokio::spawn(async move {
@@ -113,9 +113,9 @@ for_each_vsn! {
     }
 
     /// Two publishers interleave, but each one's broadcasts stay in order.
-    async fn each_publisher_keeps_its_order_when_two_interleave(vsn: Vsn) {
+    async fn each_publisher_keeps_its_order_when_two_interleave(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.join("room:lobby", "3").await;
         for name in ["a", "b"] {
             let pubsub = server.pubsub.clone();
@@ -138,10 +138,10 @@ for_each_vsn! {
     }
 
     /// 200 messages from one client to one topic are handled, and answered,
-    /// in the order sent.
-    async fn messages_to_one_topic_are_handled_in_order(vsn: Vsn) {
+    /// in the order sent (LongPoll: one POST each).
+    async fn messages_to_one_topic_are_handled_in_order(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.join("room:lobby", "3").await;
         for n in 0..200 {
             c.send(json!(["3", format!("{n}"), "room:lobby", "seq", {"n": n}])).await;
@@ -155,15 +155,15 @@ for_each_vsn! {
 
     /// Messages to two topics interleaved on one connection: each topic's
     /// messages are handled in order.
-    async fn messages_to_two_topics_keep_their_own_order(vsn: Vsn) {
+    async fn messages_to_two_topics_keep_their_own_order(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.join("room:a", "3").await;
         c.join("room:b", "5").await;
-        for n in 0..100 {
-            c.send(json!(["3", format!("a{n}"), "room:a", "seq", {"n": n}])).await;
-            c.send(json!(["5", format!("b{n}"), "room:b", "seq", {"n": n}])).await;
-        }
+        // LongPoll: two POSTs of 100 lines each.
+        let a = |n: i64| json!(["3", format!("a{n}"), "room:a", "seq", {"n": n}]);
+        let b = |n: i64| json!(["5", format!("b{n}"), "room:b", "seq", {"n": n}]);
+        c.send_all((0..100).flat_map(|n| [a(n), b(n)])).await;
         let mut next = [0i64, 0];
         for _ in 0..200 {
             let f = c.recv_json().await;
@@ -179,22 +179,23 @@ for_each_vsn! {
     }
 }
 
-/// A message sent right behind a slow join waits for it, then is handled in
-/// order; the replies keep that order.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn messages_behind_a_slow_join_wait_for_it() {
-    let server = start().await;
-    let mut c = Client::connect(&server, Vsn::V2).await;
-    c.send_join("room:lobby", "3", json!({"slow": true})).await;
-    for n in 0..5 {
-        c.send(json!(["3", format!("{n}"), "room:lobby", "seq", {"n": n}])).await;
-    }
-    server.probe.at_gate(1).await;
-    c.expect_heartbeat_next().await;
-    server.probe.open_gate(1);
-    c.expect(json!(["3", "3", "room:lobby", "phx_reply", ok(json!({}))])).await;
-    for n in 0..5 {
-        let f: Value = c.recv_json().await;
-        assert_eq!(f, json!(["3", format!("{n}"), "room:lobby", "phx_reply", ok(json!({"n": n}))]));
+for_each_transport! {
+    /// A message sent right behind a slow join waits for it, then is handled in
+    /// order; the replies keep that order.
+    async fn messages_behind_a_slow_join_wait_for_it(t: Transport) {
+        let server = start().await;
+        let mut c = Client::connect(&server, t, Vsn::V2).await;
+        c.send_join("room:lobby", "3", json!({"slow": true})).await;
+        for n in 0..5 {
+            c.send(json!(["3", format!("{n}"), "room:lobby", "seq", {"n": n}])).await;
+        }
+        server.probe.at_gate(1).await;
+        c.expect_heartbeat_next().await;
+        server.probe.open_gate(1);
+        c.expect(json!(["3", "3", "room:lobby", "phx_reply", ok(json!({}))])).await;
+        for n in 0..5 {
+            let f: Value = c.recv_json().await;
+            assert_eq!(f, json!(["3", format!("{n}"), "room:lobby", "phx_reply", ok(json!({"n": n}))]));
+        }
     }
 }

@@ -9,11 +9,11 @@ mod support;
 use serde_json::json;
 use support::*;
 
-for_each_vsn! {
+for_each_transport_and_vsn! {
     /// Numeric refs and join_refs come back as numbers in every kind of frame.
-    async fn numeric_refs_are_echoed_as_numbers(vsn: Vsn) {
+    async fn numeric_refs_are_echoed_as_numbers(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.send(json!([null, 7, "phoenix", "heartbeat", {}])).await;
         c.expect(json!([null, 7, "phoenix", "phx_reply", ok(json!({}))])).await;
         c.send(json!([1, 2, "room:lobby", "phx_join", {}])).await;
@@ -30,9 +30,9 @@ for_each_vsn! {
     }
 
     /// Large and fractional numbers are echoed verbatim, not through a float.
-    async fn unusual_numeric_refs_are_echoed_verbatim(vsn: Vsn) {
+    async fn unusual_numeric_refs_are_echoed_verbatim(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         for r in [json!(9007199254740993u64), json!(1.5), json!(-1), json!(0)] {
             c.send(json!([null, r, "phoenix", "heartbeat", {}])).await;
             c.expect(json!([null, r, "phoenix", "phx_reply", ok(json!({}))])).await;
@@ -42,9 +42,9 @@ for_each_vsn! {
     /// A join with a null join_ref: the reply's join_ref is null, the
     /// channel's pushes and replies carry the join's ref, and `phx_close`
     /// carries the stored (null) join_ref.
-    async fn join_with_a_null_join_ref(vsn: Vsn) {
+    async fn join_with_a_null_join_ref(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.send(json!([null, "5", "room:lobby", "phx_join", {}])).await;
         c.expect(json!([null, "5", "room:lobby", "phx_reply", ok(json!({}))])).await;
         assert!(server.probe.handle("room:lobby").await.send(Cmd::Push("news".into(), json!({}).into())));
@@ -57,9 +57,9 @@ for_each_vsn! {
     }
 
     /// A channel joined with a null join_ref crashes with `phx_error` carrying null refs.
-    async fn crash_of_a_channel_joined_with_a_null_join_ref(vsn: Vsn) {
+    async fn crash_of_a_channel_joined_with_a_null_join_ref(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.send(json!([null, "5", "room:lobby", "phx_join", {}])).await;
         c.expect(json!([null, "5", "room:lobby", "phx_reply", ok(json!({}))])).await;
         c.send(json!([null, "6", "room:lobby", "boom", {}])).await;
@@ -69,9 +69,9 @@ for_each_vsn! {
     /// Rule 7 compares with the join_ref the join carried: for a channel
     /// joined with a null join_ref, a message carrying the join's ref as
     /// join_ref is stale (as in Phoenix); a null one is not.
-    async fn join_ref_matching_is_against_the_stored_join_ref(vsn: Vsn) {
+    async fn join_ref_matching_is_against_the_stored_join_ref(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.send(json!([null, "5", "room:lobby", "phx_join", {}])).await;
         c.expect(json!([null, "5", "room:lobby", "phx_reply", ok(json!({}))])).await;
         c.send(json!(["5", "6", "room:lobby", "ping", {}])).await;
@@ -79,9 +79,9 @@ for_each_vsn! {
     }
 
     /// A message without a ref is handled; its reply has a null ref.
-    async fn push_with_a_null_ref_gets_a_reply_with_a_null_ref(vsn: Vsn) {
+    async fn push_with_a_null_ref_gets_a_reply_with_a_null_ref(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.join("room:lobby", "3").await;
         c.send(json!(["3", null, "room:lobby", "ping", {}])).await;
         c.expect(json!(["3", null, "room:lobby", "phx_reply", ok(json!({}))])).await;
@@ -92,7 +92,7 @@ for_each_vsn! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn numeric_refs_are_stringified_in_binary_frames() {
     let server = start().await;
-    let mut c = Client::connect(&server, Vsn::V2).await;
+    let mut c = Client::connect_ws(&server, Vsn::V2).await;
     c.send(json!([3, 3, "room:lobby", "phx_join", {}])).await;
     c.expect(json!([3, 3, "room:lobby", "phx_reply", ok(json!({}))])).await;
     c.send(json!([3, 5, "room:lobby", "reply_binary", {"bytes": [9]}])).await;
@@ -105,7 +105,7 @@ async fn numeric_refs_are_stringified_in_binary_frames() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn binary_push_refs_match_string_join_refs() {
     let server = start().await;
-    let mut c = Client::connect(&server, Vsn::V2).await;
+    let mut c = Client::connect_ws(&server, Vsn::V2).await;
     c.join("room:lobby", "3").await;
     c.send_binary(&binary_push("3", "4", "room:lobby", "ping", b"x")).await;
     assert_eq!(c.recv_binary().await, [&[1u8, 1, 1, 10, 2][..], b"34room:lobbyokx"].concat());

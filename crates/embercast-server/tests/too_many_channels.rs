@@ -11,11 +11,11 @@ fn too_many(join_ref: &str, topic: &str) -> serde_json::Value {
     json!([join_ref, join_ref, topic, "phx_reply", error(json!({"reason": "too many channels joined"}))])
 }
 
-for_each_vsn! {
+for_each_transport_and_vsn! {
     /// The 101st concurrent join is refused by default; freeing a slot lets the next one in.
-    async fn default_limit_is_100_channels(vsn: Vsn) {
+    async fn default_limit_is_100_channels(t: Transport, vsn: Vsn) {
         let server = start().await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         for i in 0..100 {
             c.send(json!([format!("{i}"), format!("{i}"), format!("room:{i}"), "phx_join", {}])).await;
         }
@@ -48,9 +48,9 @@ for_each_vsn! {
     }
 
     /// Vector `join_too_many_channels` (limit 1).
-    async fn configured_limit_refuses_the_next_join(vsn: Vsn) {
+    async fn configured_limit_refuses_the_next_join(t: Transport, vsn: Vsn) {
         let server = start_with(|s| s.max_channels(1)).await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.join("room:a", "3").await;
         c.send(json!(["5", "5", "room:b", "phx_join", {}])).await;
         c.expect(too_many("5", "room:b")).await;
@@ -58,9 +58,9 @@ for_each_vsn! {
 
     /// At the limit, rejoining a topic already joined replaces its channel
     /// instead of being refused.
-    async fn duplicate_join_at_the_limit_is_not_refused(vsn: Vsn) {
+    async fn duplicate_join_at_the_limit_is_not_refused(t: Transport, vsn: Vsn) {
         let server = start_with(|s| s.max_channels(1)).await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.join("room:a", "3").await;
         c.send(json!(["5", "5", "room:a", "phx_join", {}])).await;
         c.expect(json!(["5", "5", "room:a", "phx_reply", ok(json!({}))])).await;
@@ -68,10 +68,10 @@ for_each_vsn! {
     }
 
     /// The limit is per connection: another connection can join as many.
-    async fn limit_is_per_connection(vsn: Vsn) {
+    async fn limit_is_per_connection(t: Transport, vsn: Vsn) {
         let server = start_with(|s| s.max_channels(1)).await;
-        let mut a = Client::connect(&server, vsn).await;
-        let mut b = Client::connect(&server, vsn).await;
+        let mut a = Client::connect(&server, t, vsn).await;
+        let mut b = Client::connect(&server, t, vsn).await;
         a.join("room:a", "3").await;
         b.join("room:a", "3").await;
         a.send(json!(["5", "5", "room:b", "phx_join", {}])).await;
@@ -79,9 +79,9 @@ for_each_vsn! {
     }
 
     /// Channels that crashed or stopped free their slot.
-    async fn crashed_and_stopped_channels_free_their_slot(vsn: Vsn) {
+    async fn crashed_and_stopped_channels_free_their_slot(t: Transport, vsn: Vsn) {
         let server = start_with(|s| s.max_channels(1)).await;
-        let mut c = Client::connect(&server, vsn).await;
+        let mut c = Client::connect(&server, t, vsn).await;
         c.join("room:a", "3").await;
         c.send(json!(["3", "4", "room:a", "boom", {}])).await;
         c.expect(json!(["3", "3", "room:a", "phx_error", {"reason": "channel_crash"}])).await;

@@ -66,7 +66,8 @@ fn field(v: &Value, key: &str) -> Value {
 /// `reply` (join reply response), `after_join` (broadcast `user_entered` and
 /// push `joined` from inside `join`), `push_then_refuse` (push, then refuse),
 /// `send_self` (push `after_join` from `handle_info`), `slow` (wait at the
-/// probe's gate), `slow_terminate` (wait at the gate in `terminate`).
+/// probe's gate), `slow_terminate` (wait at the gate in `terminate`),
+/// `reply_binary` (join reply with these bytes).
 pub struct Room {
     slow_terminate: bool,
 }
@@ -100,6 +101,10 @@ impl Channel for Room {
             socket.send_self(Cmd::Push("after_join".into(), json!({"from": "handle_info"}).into()));
         }
         let room = Room { slow_terminate: p.get("slow_terminate").is_some() };
+        if let Some(bytes) = p.get("reply_binary") {
+            let bytes: Vec<u8> = serde_json::from_value(bytes.clone()).expect("reply_binary: [u8]");
+            return Ok(Joined::new(room).reply(Bytes::from(bytes)));
+        }
         match p.get("reply") {
             Some(r) => Ok(Joined::new(room).reply(r.clone())),
             None => Ok(room.into()),
@@ -119,6 +124,11 @@ impl Channel for Room {
                 Ok(Some(Reply::ok(Bytes::from(bytes))))
             }
             "noreply" => Ok(None),
+            // Says what reached the channel: `{"bytes": [..]}` or `{"json": ..}`.
+            "inspect" => Ok(Some(Reply::ok(match &payload {
+                Payload::Binary(b) => json!({"bytes": b.to_vec()}),
+                Payload::Json(v) => json!({"json": v}),
+            }))),
             "async" => {
                 let handle = socket.reply_handle().expect("a push with a ref has a reply handle");
                 let r#ref = field(&p, "ref");
@@ -145,7 +155,11 @@ impl Channel for Room {
                 let bytes: Vec<u8> = serde_json::from_value(field(&p, "bytes")).expect("bytes: [u8]");
                 match socket.push(p["event"].as_str().expect("event"), Bytes::from(bytes)) {
                     Ok(()) => Ok(Some(Reply::ok_empty())),
-                    Err(e) => Ok(Some(Reply::error(json!({"reason": e.to_string()})))),
+                    Err(e) => Ok(Some(Reply::error(json!({
+                        "reason": e.to_string(),
+                        "binary_over_text": e.is_binary_over_text(),
+                        "encode": e.is_encode(),
+                    })))),
                 }
             }
             "slow" => {
@@ -196,8 +210,8 @@ impl Channel for Room {
     }
 }
 
-/// A channel that intercepts `new_msg` (re-pushed with `"transport":
-/// "websocket"` added), `hidden` (dropped) and `boom_out` (panics).
+/// A channel that intercepts `new_msg` (re-pushed with `"intercepted": true`
+/// added), `hidden` (dropped) and `boom_out` (panics).
 pub struct Intercepting;
 
 impl Channel for Intercepting {
@@ -223,7 +237,7 @@ impl Channel for Intercepting {
         match event {
             "new_msg" => {
                 let mut p = json_of(&payload);
-                p["transport"] = json!("websocket");
+                p["intercepted"] = json!(true);
                 socket.push(event, p)?;
             }
             "hidden" => {}

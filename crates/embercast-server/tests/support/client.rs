@@ -1,24 +1,30 @@
-//! A raw WebSocket client over `tokio::net::TcpStream`: the HTTP upgrade is
-//! written by hand, frames are masked as a client must, and received bytes are
-//! decoded with embercast-ws in the client role.
+//! The client the scenarios use, over either transport.
 //!
 //! Tests write frames in V2 array form, `[join_ref, ref, topic, event,
 //! payload]`; on a V1 connection [`Client::send`] turns them into V1 objects and
 //! [`Client::recv_json`] turns received V1 objects back into that array form
 //! (with a null join_ref, after checking V1 never sent one), so one scenario
 //! runs unchanged over both versions.
+//!
+//! Over [`Transport::WebSocket`] a frame is a WebSocket message
+//! ([`WsClient`]); over [`Transport::LongPoll`] frames are sent as ndjson
+//! POST lines and received from polls ([`LpClient`]). Where the transports
+//! differ by design, the difference is in one place here:
+//!
+//! | scenario step | WebSocket | LongPoll |
+//! |---|---|---|
+//! | `expect_close(code)` | a close frame with `code` | a poll answers 410 (no close codes) |
+//! | `go_silent()` | nothing to do: this client sends nothing unasked | stop polling |
+//! | a binary frame from the server | `Received::Binary` | never: see `tests/binary_policy.rs` |
 
-use std::collections::VecDeque;
-use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use embercast_ws::frame::{self, OpCode};
-use embercast_ws::{Decoder, Message as WsMessage, Role};
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
+use super::http::Response;
+use super::longpoll::LpClient;
+use super::ws::WsClient;
 use super::{Server, DEADLINE};
 
 /// The protocol version a client speaks.
@@ -40,230 +46,156 @@ impl Vsn {
     }
 }
 
-/// A frame (or the end of the stream) as the client received it.
+/// How the client reaches the socket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// `<mount>/websocket`.
+    WebSocket,
+    /// `<mount>/longpoll`.
+    LongPoll,
+}
+
+/// A frame (or the end of the connection) as the client received it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Received {
+    /// A text frame; over LongPoll, one element of a poll's `messages`.
     Text(String),
+    /// A binary frame (WebSocket only).
     Binary(Vec<u8>),
-    /// A close frame and its code, if it had one.
+    /// A close frame and its code, if it had one (WebSocket only).
     Close(Option<u16>),
     /// The server hung up.
     Eof,
+    /// A poll was answered 410: the session is gone (LongPoll only).
+    SessionGone,
+    /// A poll was answered with another status, e.g. 403 (LongPoll only).
+    PollStatus(u64),
+    /// An answer broke PROTOCOL.md §7.1 (LongPoll only).
+    Broken(String),
 }
 
-/// The server's answer to an HTTP request.
-pub struct Response {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-    stream: TcpStream,
-    /// Bytes read past the response head (the first WebSocket frames).
-    leftover: Vec<u8>,
+enum Conn {
+    Ws(WsClient),
+    Lp(LpClient),
 }
 
-impl Response {
-    /// The first value of header `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-
-    /// The connection, to send another request on it (keep-alive).
-    pub fn into_stream(self) -> TcpStream {
-        self.stream
-    }
-}
-
-/// A request for `<path_and_query>` with the WebSocket upgrade headers and `extra` headers.
-pub fn upgrade_request(path_and_query: &str, extra: &[(&str, &str)]) -> String {
-    let mut req = format!(
-        "GET {path_and_query} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-    );
-    for (k, v) in extra {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    req
-}
-
-/// Sends `request` (a complete HTTP/1.1 request head) on a new connection and reads the answer.
-pub async fn request(addr: SocketAddr, request: &str) -> Response {
-    let stream = TcpStream::connect(addr).await.expect("connect to the test server");
-    stream.set_nodelay(true).expect("TCP_NODELAY");
-    request_on(stream, request).await
-}
-
-/// Sends `request` on an open connection and reads the answer.
-pub async fn request_on(mut stream: TcpStream, request: &str) -> Response {
-    stream.write_all(request.as_bytes()).await.expect("write the request");
-    let read = async {
-        let mut buf = Vec::new();
-        let head_end = loop {
-            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break i + 4;
-            }
-            let mut chunk = [0u8; 4096];
-            let n = stream.read(&mut chunk).await.expect("read the response");
-            assert!(n > 0, "server hung up before answering: {:?}", String::from_utf8_lossy(&buf));
-            buf.extend_from_slice(&chunk[..n]);
-        };
-        let head = String::from_utf8(buf[..head_end].to_vec()).expect("response head is text");
-        let mut lines = head.split("\r\n");
-        let status_line = lines.next().expect("status line");
-        let status = status_line
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
-        let headers: Vec<(String, String)> = lines
-            .filter(|l| !l.is_empty())
-            .map(|l| {
-                let (k, v) = l.split_once(':').unwrap_or_else(|| panic!("bad header line {l:?}"));
-                (k.trim().to_owned(), v.trim().to_owned())
-            })
-            .collect();
-        let mut rest = buf[head_end..].to_vec();
-        let mut body = Vec::new();
-        if status != 101 {
-            let len: usize = headers
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-                .map_or(0, |(_, v)| v.parse().expect("content-length is a number"));
-            while rest.len() < len {
-                let mut chunk = [0u8; 4096];
-                let n = stream.read(&mut chunk).await.expect("read the body");
-                assert!(n > 0, "server hung up in the middle of the body");
-                rest.extend_from_slice(&chunk[..n]);
-            }
-            body = rest.drain(..len).collect();
-        }
-        Response { status, headers, body, stream, leftover: rest }
-    };
-    tokio::time::timeout(DEADLINE, read).await.unwrap_or_else(|_| panic!("no HTTP response within {DEADLINE:?}"))
-}
-
-/// Frames a client message: FIN set unless `fin` is false, payload masked.
-pub fn client_frame(opcode: OpCode, fin: bool, payload: &[u8]) -> Vec<u8> {
-    let mask = frame::random_mask();
-    let mut out = Vec::with_capacity(frame::MAX_HEADER_LEN + payload.len());
-    frame::write_header(&mut out, opcode, payload.len(), Some(mask));
-    if !fin {
-        out[0] &= 0x7f;
-    }
-    let start = out.len();
-    out.extend_from_slice(payload);
-    frame::apply_mask(&mut out[start..], mask, 0);
-    out
-}
-
-/// A V2 binary push as the client sends it (kind 0, with a ref field).
-pub fn binary_push(join_ref: &str, r#ref: &str, topic: &str, event: &str, payload: &[u8]) -> Vec<u8> {
-    let mut out = vec![0, join_ref.len() as u8, r#ref.len() as u8, topic.len() as u8, event.len() as u8];
-    for f in [join_ref, r#ref, topic, event] {
-        out.extend_from_slice(f.as_bytes());
-    }
-    out.extend_from_slice(payload);
-    out
-}
-
-/// A V2 array frame written as the V1 object a V1 client sends.
-pub fn to_v1(frame: &Value) -> Value {
-    let a = frame.as_array().filter(|a| a.len() == 5).unwrap_or_else(|| panic!("not a 5-element frame: {frame}"));
-    json!({"join_ref": a[0], "ref": a[1], "topic": a[2], "event": a[3], "payload": a[4]})
-}
-
-/// One WebSocket connection to the test server.
+/// One connection to the test server: a WebSocket or a LongPoll session.
 pub struct Client {
     pub vsn: Vsn,
-    stream: TcpStream,
-    decoder: Decoder,
-    inbox: VecDeque<Received>,
+    pub transport: Transport,
+    conn: Conn,
     heartbeats: u64,
-    eof: bool,
 }
 
 impl Client {
-    /// Connects to the test server's socket with this version.
-    pub async fn connect(server: &Server, vsn: Vsn) -> Client {
-        Client::connect_query(server, vsn.query(), vsn).await
+    /// Connects to the test server's socket with this transport and version.
+    pub async fn connect(server: &Server, transport: Transport, vsn: Vsn) -> Client {
+        Client::connect_query(server, transport, vsn.query(), vsn).await
     }
 
     /// Connects with the query string `query` (which must select `vsn`).
-    pub async fn connect_query(server: &Server, query: &str, vsn: Vsn) -> Client {
-        Client::connect_with(server, query, &[], vsn).await
+    pub async fn connect_query(server: &Server, transport: Transport, query: &str, vsn: Vsn) -> Client {
+        Client::connect_with(server, transport, query, &[], vsn).await
     }
 
-    /// Connects with the query string `query` and extra request headers.
-    pub async fn connect_with(server: &Server, query: &str, headers: &[(&str, &str)], vsn: Vsn) -> Client {
-        let res = request(server.addr, &upgrade_request(&format!("/socket/websocket?{query}"), headers)).await;
-        Client::upgraded(res, vsn)
-    }
-
-    /// Connects with a small TCP receive buffer, so that a client that stops
-    /// reading backs the server up quickly.
-    pub async fn connect_with_recv_buffer(server: &Server, vsn: Vsn, bytes: u32) -> Client {
-        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
-        socket.set_recv_buffer_size(bytes).expect("SO_RCVBUF");
-        let stream = socket.connect(server.addr).await.expect("connect to the test server");
-        stream.set_nodelay(true).expect("TCP_NODELAY");
-        let res = request_on(stream, &upgrade_request(&format!("/socket/websocket?{}", vsn.query()), &[])).await;
-        Client::upgraded(res, vsn)
-    }
-
-    /// The client for an answered upgrade; panics unless it was `101`.
-    pub fn upgraded(res: Response, vsn: Vsn) -> Client {
-        assert_eq!(res.status, 101, "upgrade refused: {:?} {:?}", res.headers, String::from_utf8_lossy(&res.body));
-        let mut c = Client {
-            vsn,
-            stream: res.stream,
-            decoder: Decoder::new(Role::Client, 64 << 20),
-            inbox: VecDeque::new(),
-            heartbeats: 0,
-            eof: false,
+    /// Connects with the query string `query` and extra request headers
+    /// (over LongPoll, sent with every poll).
+    pub async fn connect_with(
+        server: &Server,
+        transport: Transport,
+        query: &str,
+        headers: &[(&str, &str)],
+        vsn: Vsn,
+    ) -> Client {
+        let conn = match transport {
+            Transport::WebSocket => Conn::Ws(WsClient::connect(server.addr, query, headers).await),
+            Transport::LongPoll => Conn::Lp(LpClient::connect(server.addr, query, headers).await),
         };
-        c.decode(&res.leftover);
-        c
+        Client { vsn, transport, conn, heartbeats: 0 }
     }
 
-    /// The client's own address (what the server sees as the peer).
+    /// A WebSocket client, for tests of WebSocket-only behaviour.
+    pub async fn connect_ws(server: &Server, vsn: Vsn) -> Client {
+        Client::connect(server, Transport::WebSocket, vsn).await
+    }
+
+    /// The WebSocket client for an answered upgrade; panics unless it was `101`.
+    pub fn upgraded(res: Response, vsn: Vsn) -> Client {
+        Client::from_ws(WsClient::upgraded(res), vsn)
+    }
+
+    pub fn from_ws(ws: WsClient, vsn: Vsn) -> Client {
+        Client { vsn, transport: Transport::WebSocket, conn: Conn::Ws(ws), heartbeats: 0 }
+    }
+
+    pub fn from_lp(lp: LpClient, vsn: Vsn) -> Client {
+        Client { vsn, transport: Transport::LongPoll, conn: Conn::Lp(lp), heartbeats: 0 }
+    }
+
+    /// The WebSocket underneath, for frame-level steps; fails on LongPoll.
+    pub fn ws(&mut self) -> &mut WsClient {
+        match &mut self.conn {
+            Conn::Ws(ws) => ws,
+            Conn::Lp(_) => panic!("a WebSocket-only step on a LongPoll client"),
+        }
+    }
+
+    /// The LongPoll session underneath; fails on WebSocket.
+    pub fn lp(&mut self) -> &mut LpClient {
+        match &mut self.conn {
+            Conn::Lp(lp) => lp,
+            Conn::Ws(_) => panic!("a LongPoll-only step on a WebSocket client"),
+        }
+    }
+
+    /// The client's own address (what `connect` sees as the peer).
     pub fn local_addr(&self) -> SocketAddr {
-        self.stream.local_addr().expect("local address")
+        match &self.conn {
+            Conn::Ws(ws) => ws.local_addr(),
+            Conn::Lp(lp) => lp.local_addr(),
+        }
     }
 
     // ---- sending ----------------------------------------------------------
 
-    /// Writes raw bytes; an error means the server is gone.
-    pub async fn try_send_raw(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.stream.write_all(bytes).await
-    }
-
-    /// Writes raw bytes (already framed).
-    pub async fn send_raw(&mut self, bytes: &[u8]) {
-        self.try_send_raw(bytes).await.expect("write to the server");
-    }
-
-    /// Sends one masked, final frame.
-    pub async fn send_frame(&mut self, opcode: OpCode, payload: &[u8]) {
-        self.send_raw(&client_frame(opcode, true, payload)).await;
-    }
-
-    /// Sends a text frame.
+    /// Sends a text frame (LongPoll: one ndjson line, answered `{"status":200}`).
     pub async fn send_text(&mut self, text: &str) {
-        self.send_frame(OpCode::Text, text.as_bytes()).await;
+        match &mut self.conn {
+            Conn::Ws(ws) => ws.send_frame(embercast_ws::OpCode::Text, text.as_bytes()).await,
+            Conn::Lp(lp) => lp.send_text(text).await,
+        }
     }
 
-    /// Sends a binary frame.
+    /// Sends a binary frame (LongPoll: one base64 ndjson line).
     pub async fn send_binary(&mut self, data: &[u8]) {
-        self.send_frame(OpCode::Binary, data).await;
+        match &mut self.conn {
+            Conn::Ws(ws) => ws.send_frame(embercast_ws::OpCode::Binary, data).await,
+            Conn::Lp(lp) => lp.send_binary(data).await,
+        }
     }
 
     /// Sends a message given in V2 array form, encoded for this client's version.
     pub async fn send(&mut self, frame: Value) {
-        let text = match self.vsn {
-            Vsn::V2 => frame.to_string(),
-            Vsn::V1 => to_v1(&frame).to_string(),
-        };
+        let text = encode(self.vsn, &frame);
         self.send_text(&text).await;
+    }
+
+    /// Sends many messages in order. LongPoll batches them as phoenix.js
+    /// does: POSTs of at most 100 lines, one after another.
+    pub async fn send_all(&mut self, frames: impl IntoIterator<Item = Value>) {
+        let texts: Vec<String> = frames.into_iter().map(|f| encode(self.vsn, &f)).collect();
+        match &mut self.conn {
+            Conn::Ws(ws) => {
+                for t in texts {
+                    ws.send_frame(embercast_ws::OpCode::Text, t.as_bytes()).await;
+                }
+            }
+            Conn::Lp(lp) => {
+                for batch in texts.chunks(100) {
+                    lp.send_lines(batch).await;
+                }
+            }
+        }
     }
 
     /// Sends `[join_ref, join_ref, topic, "phx_join", payload]`.
@@ -292,50 +224,26 @@ impl Client {
         self.expect(json!([null, r#ref, "phoenix", "phx_reply", {"response": {}, "status": "ok"}])).await;
     }
 
-    /// Starts the closing handshake with `code`.
-    pub async fn close(&mut self, code: u16) {
-        let _ = self.try_send_raw(&client_frame(OpCode::Close, true, &code.to_be_bytes())).await;
+    /// Stops showing signs of life: over LongPoll, stops polling (a WebSocket
+    /// client of this suite sends nothing unless told to).
+    pub fn go_silent(&mut self) {
+        if let Conn::Lp(lp) = &mut self.conn {
+            lp.stop_polling();
+        }
     }
 
     // ---- receiving --------------------------------------------------------
 
-    fn decode(&mut self, bytes: &[u8]) {
-        let mut pongs = Vec::new();
-        let inbox = &mut self.inbox;
-        self.decoder
-            .decode(bytes, |m| match m {
-                WsMessage::Text(t) => {
-                    inbox.push_back(Received::Text(String::from_utf8(t.to_vec()).expect("decoder checked UTF-8")))
-                }
-                WsMessage::Binary(b) => inbox.push_back(Received::Binary(b.to_vec())),
-                WsMessage::Close(f) => inbox.push_back(Received::Close(f.map(|f| f.code.0))),
-                WsMessage::Ping(p) => pongs.push(p),
-                WsMessage::Pong(_) => {}
-            })
-            .unwrap_or_else(|e| panic!("the server broke the WebSocket protocol: {e}"));
-        assert!(pongs.is_empty(), "the server is not expected to ping");
-    }
-
-    /// The next frame, waiting as long as it takes.
     async fn next(&mut self) -> Received {
-        loop {
-            if let Some(r) = self.inbox.pop_front() {
-                return r;
-            }
-            if self.eof {
-                return Received::Eof;
-            }
-            let mut buf = [0u8; 16 * 1024];
-            match self.stream.read(&mut buf).await {
-                Ok(0) | Err(_) => self.eof = true,
-                Ok(n) => self.decode(&buf[..n]),
-            }
+        match &mut self.conn {
+            Conn::Ws(ws) => ws.next().await,
+            Conn::Lp(lp) => lp.next().await,
         }
     }
 
     /// The next frame, or `None` if none arrives within `d`.
     pub async fn recv_within(&mut self, d: Duration) -> Option<Received> {
-        // Cancel-safe: a read that is cut short has consumed nothing.
+        // Cancel-safe: both transports queue what they received.
         tokio::time::timeout(d, self.next()).await.ok()
     }
 
@@ -343,14 +251,14 @@ impl Client {
     pub async fn recv(&mut self) -> Received {
         self.recv_within(DEADLINE)
             .await
-            .unwrap_or_else(|| panic!("{:?} client: no frame within {DEADLINE:?}", self.vsn))
+            .unwrap_or_else(|| panic!("{:?} {:?} client: no frame within {DEADLINE:?}", self.transport, self.vsn))
     }
 
     /// The next frame as a JSON message in V2 array form (see the module doc).
     pub async fn recv_json(&mut self) -> Value {
         match self.recv().await {
             Received::Text(t) => self.normalize(&t),
-            other => panic!("{:?} client: expected a text frame, got {other:?}", self.vsn),
+            other => panic!("{:?} {:?} client: expected a text frame, got {other:?}", self.transport, self.vsn),
         }
     }
 
@@ -358,8 +266,7 @@ impl Client {
     pub async fn recv_binary(&mut self) -> Vec<u8> {
         match self.recv().await {
             Received::Binary(b) => b,
-            Received::Text(t) => panic!("{:?} client: expected a binary frame, got text {t}", self.vsn),
-            other => panic!("{:?} client: expected a binary frame, got {other:?}", self.vsn),
+            other => panic!("{:?} {:?} client: expected a binary frame, got {other:?}", self.transport, self.vsn),
         }
     }
 
@@ -371,41 +278,80 @@ impl Client {
         if self.vsn == Vsn::V1 {
             expected[0] = Value::Null;
         }
-        assert_eq!(got, expected, "{:?} client received an unexpected frame", self.vsn);
+        assert_eq!(got, expected, "{:?} {:?} client received an unexpected frame", self.transport, self.vsn);
     }
 
-    /// Checks that the next frame is a close frame with `code`, then answers it.
+    /// Checks that the server ended the connection: over WebSocket the next
+    /// frame is a close frame with `code` (answered); over LongPoll a poll
+    /// answers 410 (LongPoll has no close codes; polling resumes if it was stopped).
     pub async fn expect_close(&mut self, code: u16) {
-        match self.recv().await {
-            Received::Close(got) => assert_eq!(got, Some(code), "{:?} client: wrong close code", self.vsn),
-            other => panic!("{:?} client: expected close code {code}, got {other:?}", self.vsn),
+        if let Conn::Lp(lp) = &mut self.conn {
+            lp.resume_polling();
         }
-        self.close(code).await;
+        let (transport, vsn) = (self.transport, self.vsn);
+        match (self.recv().await, &mut self.conn) {
+            (Received::Close(got), Conn::Ws(ws)) => {
+                assert_eq!(got, Some(code), "{vsn:?} client: wrong close code");
+                ws.close(code).await;
+            }
+            (Received::SessionGone, Conn::Lp(_)) => {}
+            (other, _) => panic!("{transport:?} {vsn:?} client: expected the end (close code {code}), got {other:?}"),
+        }
     }
 
     /// Checks that nothing arrives for `ms` milliseconds. Prefer
     /// [`Client::expect_heartbeat_next`], which proves the same thing without waiting.
     pub async fn expect_no_frame_within(&mut self, ms: u64) {
         if let Some(r) = self.recv_within(Duration::from_millis(ms)).await {
-            panic!("{:?} client: expected silence for {ms} ms, got {r:?}", self.vsn);
+            panic!("{:?} {:?} client: expected silence for {ms} ms, got {r:?}", self.transport, self.vsn);
         }
     }
 
     /// Turns a received text frame into V2 array form.
-    fn normalize(&self, text: &str) -> Value {
-        let v: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("server sent invalid JSON ({e}): {text}"));
-        match self.vsn {
-            Vsn::V2 => {
-                assert!(v.as_array().is_some_and(|a| a.len() == 5), "V2 frames are 5-element arrays: {text}");
-                v
-            }
-            Vsn::V1 => {
-                let obj = v.as_object().unwrap_or_else(|| panic!("V1 frames are objects: {text}"));
-                let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
-                keys.sort_unstable();
-                assert_eq!(keys, ["event", "payload", "ref", "topic"], "V1 frames have exactly these keys: {text}");
-                json!([null, obj["ref"], obj["topic"], obj["event"], obj["payload"]])
-            }
+    pub fn normalize(&self, text: &str) -> Value {
+        normalize(self.vsn, text)
+    }
+}
+
+/// A text frame of this version in V2 array form (see the module doc),
+/// after checking its shape.
+pub fn normalize(vsn: Vsn, text: &str) -> Value {
+    let v: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("server sent invalid JSON ({e}): {text}"));
+    match vsn {
+        Vsn::V2 => {
+            assert!(v.as_array().is_some_and(|a| a.len() == 5), "V2 frames are 5-element arrays: {text}");
+            v
+        }
+        Vsn::V1 => {
+            let obj = v.as_object().unwrap_or_else(|| panic!("V1 frames are objects: {text}"));
+            let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+            keys.sort_unstable();
+            assert_eq!(keys, ["event", "payload", "ref", "topic"], "V1 frames have exactly these keys: {text}");
+            json!([null, obj["ref"], obj["topic"], obj["event"], obj["payload"]])
         }
     }
+}
+
+/// A message given in V2 array form, as text of this version.
+pub fn encode(vsn: Vsn, frame: &Value) -> String {
+    match vsn {
+        Vsn::V2 => frame.to_string(),
+        Vsn::V1 => to_v1(frame).to_string(),
+    }
+}
+
+/// A V2 binary push as the client sends it (kind 0, with a ref field).
+pub fn binary_push(join_ref: &str, r#ref: &str, topic: &str, event: &str, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![0, join_ref.len() as u8, r#ref.len() as u8, topic.len() as u8, event.len() as u8];
+    for f in [join_ref, r#ref, topic, event] {
+        out.extend_from_slice(f.as_bytes());
+    }
+    out.extend_from_slice(payload);
+    out
+}
+
+/// A V2 array frame written as the V1 object a V1 client sends.
+pub fn to_v1(frame: &Value) -> Value {
+    let a = frame.as_array().filter(|a| a.len() == 5).unwrap_or_else(|| panic!("not a 5-element frame: {frame}"));
+    json!({"join_ref": a[0], "ref": a[1], "topic": a[2], "event": a[3], "payload": a[4]})
 }

@@ -38,6 +38,8 @@ pub struct State {
     pub seq: Vec<(String, i64)>,
     /// `(topic, event)` for every `handle_out` call.
     pub handle_out: Vec<(String, String)>,
+    /// `(event, bytes)` for every binary payload a test channel recorded.
+    pub binaries: Vec<(String, Vec<u8>)>,
     /// How many slow callbacks have started waiting at the gate.
     pub at_gate: usize,
     pub connects: Vec<ConnectInfo>,

@@ -119,17 +119,51 @@ pub(crate) struct Sessions {
     config: LongPoll,
     key: TokenKey,
     map: Mutex<HashMap<u64, Arc<LpSession>>>,
+    /// Sessions being opened (their `connect` is running); changed only
+    /// under the `map` lock, and counted with it against `max_sessions`.
+    opening: std::sync::atomic::AtomicUsize,
 }
 
 impl Sessions {
     pub(crate) fn new(config: LongPoll) -> Self {
         let key = TokenKey::new(config.secret.as_deref());
-        Sessions { config, key, map: Mutex::new(HashMap::new()) }
+        Sessions { config, key, map: Mutex::new(HashMap::new()), opening: Default::default() }
     }
 
     fn find(&self, token: &str) -> Option<Arc<LpSession>> {
         let id = self.key.verify(token)?;
         self.map.lock().get(&id).cloned()
+    }
+
+    /// A place for one more session, if there is one. Taken before
+    /// `connect` runs: counting only finished sessions would let every
+    /// request that arrives while `connect` is slow past the cap.
+    fn reserve(&self) -> Option<Opening<'_>> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let map = self.map.lock();
+        if map.len() + self.opening.load(Relaxed) >= self.config.max_sessions {
+            return None;
+        }
+        self.opening.fetch_add(1, Relaxed);
+        Some(Opening(self))
+    }
+}
+
+/// A reserved place in [`Sessions`], given back when dropped: after the
+/// session is in the map, or instead of it when the open fails.
+struct Opening<'a>(&'a Sessions);
+
+impl Opening<'_> {
+    /// Puts the session in its place.
+    fn fill(self, id: u64, s: Arc<LpSession>) {
+        self.0.map.lock().insert(id, s);
+    }
+}
+
+impl Drop for Opening<'_> {
+    fn drop(&mut self) {
+        let _map = self.0.map.lock();
+        self.0.opening.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -229,10 +263,10 @@ async fn create(
     params: Params,
     auth_token: Option<String>,
 ) -> Response {
-    if sessions.map.lock().len() >= sessions.config.max_sessions {
+    let Some(opening) = sessions.reserve() else {
         tracing::warn!(max = sessions.config.max_sessions, "longpoll session refused: too many sessions");
         return status(503);
-    }
+    };
     let (serializer, accept) = match connect::admit(&socket, parts, params, auth_token, "longpoll").await {
         Ok(admitted) => admitted,
         Err(Refused::Origin | Refused::Vsn | Refused::Connect(_)) => return status(403),
@@ -251,7 +285,7 @@ async fn create(
         superseded: Notify::new(),
         ended: Notify::new(),
     });
-    sessions.map.lock().insert(id, s.clone());
+    opening.fill(id, s.clone());
     let token = s.token.clone();
     tokio::spawn(keep(sessions, s, drain));
     json(format!(r#"{{"status":410,"token":{},"messages":[]}}"#, quoted(&token)))
