@@ -8,7 +8,10 @@
 #[macro_use]
 mod support;
 
+use std::time::Duration;
+
 use bytes::Bytes;
+use embercast_ws::OpCode;
 use embercast_server::{Payload, Terminate};
 use serde_json::json;
 use support::*;
@@ -149,4 +152,26 @@ for_each_transport! {
         c.expect_heartbeat_next().await;
         server.probe.open_gate(1);
     }
+}
+
+/// A client that floods pings and never reads our pongs is cut off: the
+/// server stops reading once its writes back up (so the pongs cannot grow
+/// its memory) and drops the connection at the idle timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ping_flood_from_a_client_that_never_reads_is_cut_off() {
+    let server = start_with(|s| s.idle_timeout(Duration::from_millis(300))).await;
+    let mut ws = WsClient::connect_with_recv_buffer(server.addr, "vsn=2.0.0", 4096).await;
+    let ping = client_frame(OpCode::Ping, true, &[7; 125]);
+    let burst: Vec<u8> = ping.iter().copied().cycle().take(ping.len() * 512).collect();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let mut sent = 0usize;
+    loop {
+        assert!(tokio::time::Instant::now() < deadline, "still connected after sending {sent} bytes of pings");
+        match tokio::time::timeout(Duration::from_millis(200), ws.try_send_raw(&burst)).await {
+            Ok(Ok(())) => sent += burst.len(),
+            Ok(Err(_)) => break, // reset or broken pipe: the server dropped us
+            Err(_) => {}         // the server stopped reading: our writes block
+        }
+    }
+    assert!(sent < 256 << 20, "the server kept reading {sent} bytes of pings it could not answer");
 }
