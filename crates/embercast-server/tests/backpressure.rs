@@ -11,8 +11,8 @@ mod support;
 use std::time::Duration;
 
 use bytes::Bytes;
-use embercast_ws::OpCode;
 use embercast_server::{Payload, Terminate};
+use embercast_ws::OpCode;
 use serde_json::json;
 use support::*;
 

@@ -8,6 +8,75 @@ use serde_json::json;
 use support::*;
 
 for_each_transport_and_vsn! {
+    /// Joins sent back to back, each before the previous one's reply (third
+    /// party clients do this): every join and every push queued behind it is
+    /// answered, in order, as Phoenix does by handling one join at a time.
+    async fn pipelined_rejoins_are_each_answered_in_order(t: Transport, vsn: Vsn) {
+        let server = start().await;
+        let mut c = Client::connect(&server, t, vsn).await;
+        c.send_all([
+            json!(["1", "1", "room:lobby", "phx_join", {}]),
+            json!(["1", "2", "room:lobby", "ping", {}]),
+            json!(["3", "3", "room:lobby", "phx_join", {}]),
+            json!(["3", "4", "room:lobby", "ping", {}]),
+            json!(["5", "5", "room:lobby", "phx_join", {}]),
+        ])
+        .await;
+        c.expect(json!(["1", "1", "room:lobby", "phx_reply", ok(json!({}))])).await;
+        c.expect(json!(["1", "2", "room:lobby", "phx_reply", ok(json!({}))])).await;
+        c.expect(json!(["3", "3", "room:lobby", "phx_reply", ok(json!({}))])).await;
+        c.expect(json!(["1", "1", "room:lobby", "phx_close", {}])).await;
+        c.expect(json!(["3", "4", "room:lobby", "phx_reply", ok(json!({}))])).await;
+        c.expect(json!(["5", "5", "room:lobby", "phx_reply", ok(json!({}))])).await;
+        c.expect(json!(["3", "3", "room:lobby", "phx_close", {}])).await;
+    }
+
+    /// A client that leaves and rejoins, or rejoins without leaving, while
+    /// the topic is broadcasting never gets a broadcast twice: the instance
+    /// being left or replaced stops receiving before the new one subscribes.
+    async fn no_broadcast_twice_across_rejoins(t: Transport, vsn: Vsn) {
+        let server = start().await;
+        let mut c = Client::connect(&server, t, vsn).await;
+        c.join("room:dup", "1").await;
+        let pubsub = server.pubsub.clone();
+        let publisher = tokio::spawn(async move {
+            for n in 0..2000u32 {
+                pubsub.broadcast("room:dup", "tick", json!({ "n": n })).unwrap();
+                if n % 50 == 0 {
+                    tokio::task::yield_now().await;
+                }
+            }
+            pubsub.broadcast("room:dup", "done", json!({})).unwrap();
+        });
+        let mut jr = 1u32;
+        for round in 0..20u32 {
+            let next = jr + 2;
+            let (old, new) = (jr.to_string(), next.to_string());
+            if round % 2 == 0 {
+                c.send_all([
+                    json!([old, format!("{next}l"), "room:dup", "phx_leave", {}]),
+                    json!([new, new, "room:dup", "phx_join", {}]),
+                ])
+                .await;
+            } else {
+                c.send(json!([new, new, "room:dup", "phx_join", {}])).await;
+            }
+            jr = next;
+        }
+        publisher.await.unwrap();
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            let frame = c.recv_json().await;
+            if frame[3] == "done" {
+                break;
+            }
+            if frame[3] == "tick" {
+                let n = frame[4]["n"].as_u64().unwrap();
+                assert!(seen.insert(n), "broadcast {n} delivered twice");
+            }
+        }
+    }
+
     /// Vector `duplicate_join`.
     async fn new_reply_then_phx_close_for_the_old_join_ref(t: Transport, vsn: Vsn) {
         let server = start().await;
