@@ -175,3 +175,31 @@ async fn ping_flood_from_a_client_that_never_reads_is_cut_off() {
     }
     assert!(sent < 256 << 20, "the server kept reading {sent} bytes of pings it could not answer");
 }
+
+/// A client that keeps us from reading (it floods a stuck channel past the
+/// input budget) is not idle-exempt: once nothing has been read for the idle
+/// timeout the connection closes with 1001 and its channels terminate, so a
+/// client that went away behind the flood does not leave it behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_paused_behind_a_stuck_channel_is_reaped_at_the_idle_timeout() {
+    let server = start_with(|s| s.idle_timeout(Duration::from_millis(300))).await;
+    let mut c = Client::connect_ws(&server, Vsn::V2).await;
+    c.join("room:lobby", "3").await;
+    c.send(json!(["3", "slow", "room:lobby", "slow", {}])).await;
+    server.probe.at_gate(1).await;
+    // ~2 MiB of frames: far past the budget, so the server stops reading.
+    let pad = "x".repeat(16 << 10);
+    let flood: Vec<u8> = (0..128)
+        .flat_map(|n| {
+            client_frame(
+                OpCode::Text,
+                true,
+                json!(["3", format!("{n}"), "room:lobby", "noreply", {"pad": pad}]).to_string().as_bytes(),
+            )
+        })
+        .collect();
+    let _ = tokio::time::timeout(Duration::from_secs(10), c.ws().try_send_raw(&flood)).await;
+    c.expect_close(1001).await;
+    server.probe.open_gate(1);
+    assert_eq!(server.probe.terminated("room:lobby", json!("3")).await, Terminate::Closed);
+}
