@@ -46,7 +46,6 @@ for_each_transport_and_vsn! {
                     tokio::task::yield_now().await;
                 }
             }
-            pubsub.broadcast("room:dup", "done", json!({})).unwrap();
         });
         let mut jr = 1u32;
         for round in 0..20u32 {
@@ -64,15 +63,20 @@ for_each_transport_and_vsn! {
             jr = next;
         }
         publisher.await.unwrap();
+        let last_join = jr.to_string();
         let mut seen = std::collections::HashSet::new();
+        let mut done_sent = false;
         loop {
             let frame = c.recv_json().await;
-            if frame[3] == "done" {
-                break;
-            }
             if frame[3] == "tick" {
                 let n = frame[4]["n"].as_u64().unwrap();
                 assert!(seen.insert(n), "broadcast {n} delivered twice");
+            } else if frame[3] == "phx_reply" && frame[1] == last_join.as_str() && !done_sent {
+                // The last instance is subscribed: a marker now reaches it.
+                server.pubsub.broadcast("room:dup", "done", json!({})).unwrap();
+                done_sent = true;
+            } else if frame[3] == "done" {
+                break;
             }
         }
     }
