@@ -187,7 +187,7 @@ async fn join<C: Channel>(req: JoinRequest) -> Option<Live<C>> {
     // seen the reply misses nothing published after it; the fastlane holds
     // back what arrives until the reply is queued, so the reply still comes first.
     let fastlane = Arc::new(Fastlane {
-        outbox: Arc::downgrade(outbox),
+        outbox: outbox.clone(),
         mailbox: Arc::downgrade(&mailbox),
         intercept: C::INTERCEPT,
         held: parking_lot::Mutex::new(Some(Vec::new())),
@@ -339,7 +339,10 @@ fn answer_leftovers(outbox: &Outbox, leftovers: impl IntoIterator<Item = Channel
 /// A channel's subscription to its own topic: encoded frames go straight to
 /// the connection, intercepted events to the channel.
 struct Fastlane {
-    outbox: Weak<Outbox>,
+    /// Held strongly: the subscription ends with the channel, which ends with
+    /// the connection, and a strong reference saves an atomic upgrade per
+    /// subscriber on every broadcast.
+    outbox: Arc<Outbox>,
     mailbox: Weak<Mailbox<ChannelMsg>>,
     intercept: &'static [&'static str],
     /// Frames that arrived before the join reply was queued; `None` once open.
@@ -354,10 +357,8 @@ impl Fastlane {
     /// and lets later ones through directly.
     fn open(&self) {
         let mut held = self.held.lock();
-        if let (Some(frames), Some(outbox)) = (held.take(), self.outbox.upgrade()) {
-            for f in frames {
-                outbox.push_frame(f);
-            }
+        for f in held.take().into_iter().flatten() {
+            self.outbox.push_frame(f);
         }
         self.open.store(true, Ordering::Release);
     }
@@ -374,17 +375,15 @@ impl Subscriber for Fastlane {
             }
             return;
         }
-        if let Some(outbox) = self.outbox.upgrade() {
-            if let Some(frame) = frames.frame(outbox.serializer()) {
-                if !self.open.load(Ordering::Acquire) {
-                    // Re-checked under the lock: `open` may have run meanwhile.
-                    if let Some(held) = self.held.lock().as_mut() {
-                        held.push(frame.clone());
-                        return;
-                    }
+        if let Some(frame) = frames.frame(self.outbox.serializer()) {
+            if !self.open.load(Ordering::Acquire) {
+                // Re-checked under the lock: `open` may have run meanwhile.
+                if let Some(held) = self.held.lock().as_mut() {
+                    held.push(frame.clone());
+                    return;
                 }
-                outbox.push_frame(frame.clone());
             }
+            self.outbox.push_frame(frame.clone());
         }
     }
 }
