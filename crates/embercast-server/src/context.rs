@@ -13,10 +13,10 @@ use crate::pubsub::{FrameCache, PubSub, PubSubError, Subscriber, SubscriberId, S
 use crate::runtime::ChannelMsg;
 
 /// Actions taken during `join`, replayed once the join reply is written.
-#[derive(Debug)]
 enum Deferred {
     Push(Message),
     Broadcast(Broadcast, bool),
+    Call(Box<dyn FnOnce(&mut ChannelSocket) + Send>),
 }
 
 /// The channel's view of its connection: topic, refs, assigns, and the ways
@@ -31,6 +31,8 @@ pub struct ChannelSocket {
     pub(crate) mailbox: Arc<Mailbox<ChannelMsg>>,
     deferred: Vec<Deferred>,
     subscriptions: Vec<Subscription>,
+    /// This instance's own assigns, dropped when it ends.
+    assigns: Assigns,
 }
 
 /// What every channel of one connection shares.
@@ -68,6 +70,7 @@ impl ChannelSocket {
             mailbox,
             deferred: Vec::new(),
             subscriptions: Vec::new(),
+            assigns: Assigns::new(),
         }
     }
 
@@ -87,10 +90,45 @@ impl ChannelSocket {
         &self.conn.assigns
     }
 
-    /// A value of type `T` from the connection's assigns, or else from those
-    /// set on the [`Socket`](crate::Socket) builder.
+    /// A value of type `T` from this channel's own assigns, or else from the
+    /// connection's, or else from those set on the [`Socket`](crate::Socket) builder.
     pub fn get<T: Send + Sync + 'static>(&self) -> Option<&T> {
-        self.conn.assigns.get::<T>().or_else(|| self.conn.endpoint_assigns.get::<T>())
+        self.assigns
+            .get::<T>()
+            .or_else(|| self.conn.assigns.get::<T>())
+            .or_else(|| self.conn.endpoint_assigns.get::<T>())
+    }
+
+    /// Stores `value` in this channel instance's own assigns (Phoenix's
+    /// `assign(socket, …)` in a channel), replacing any value of the same type.
+    ///
+    /// The value lives exactly as long as this instance: it is dropped when
+    /// the channel ends for any reason (leave, stop, crash, connection closed,
+    /// replaced by a new join), after `terminate`. A value whose `Drop` cleans
+    /// up (e.g. a presence owner) is thereby linked to the channel.
+    pub fn assign<T: Send + Sync + 'static>(&mut self, value: T) {
+        self.assigns.insert(value);
+    }
+
+    /// Whether the join has been answered: during `join` this is `false`, and
+    /// pushes and broadcasts are held until the join reply is written.
+    pub fn is_joined(&self) -> bool {
+        self.joined
+    }
+
+    /// Runs `f` once the join reply is queued and the channel is subscribed to
+    /// its topic, or at once if that has already happened.
+    ///
+    /// Anything computed in `f` sees every broadcast published after it, which
+    /// is what a snapshot pushed to the client (a `presence_state`) needs: a
+    /// snapshot taken inside `join` could miss a change published before the
+    /// subscription. Nothing runs if the join is refused.
+    pub fn after_join(&mut self, f: impl FnOnce(&mut ChannelSocket) + Send + 'static) {
+        if self.joined {
+            f(self);
+        } else {
+            self.deferred.push(Deferred::Call(Box::new(f)));
+        }
     }
 
     /// The connection's socket id, if `connect` set one.
@@ -180,8 +218,10 @@ impl ChannelSocket {
         ChannelHandle { mailbox: Arc::downgrade(&self.mailbox) }
     }
 
-    /// Marks the channel joined and replays what `join` pushed or broadcast.
-    pub(crate) fn finish_join(&mut self) {
+    /// Marks the channel joined and replays what `join` pushed, broadcast or
+    /// deferred with [`after_join`](Self::after_join). `Err` carries the
+    /// message of a deferred call that panicked; what followed it is dropped.
+    pub(crate) fn finish_join(&mut self) -> Result<(), String> {
         self.joined = true;
         for d in std::mem::take(&mut self.deferred) {
             match d {
@@ -193,8 +233,13 @@ impl ChannelSocket {
                         tracing::warn!(topic = %self.topic, error = %e, "broadcast from join failed");
                     }
                 }
+                Deferred::Call(f) => {
+                    let call = std::panic::AssertUnwindSafe(|| f(self));
+                    std::panic::catch_unwind(call).map_err(crate::runtime::panic_message)?;
+                }
             }
         }
+        Ok(())
     }
 
     /// Writes a reply to the message with `r#ref` (channel join_ref, given status).

@@ -78,7 +78,8 @@ pub use origin::{CheckOrigin, OriginPattern};
 pub use outbox::{CloseReason, PushError};
 pub use params::Params;
 pub use pubsub::{
-    Adapter, FrameCache, Listener, LocalDispatch, PubSub, PubSubError, Subscriber, SubscriberId, Subscription,
+    Adapter, FrameCache, Listener, LocalDispatch, MemoryCluster, PubSub, PubSubError, Subscriber, SubscriberId,
+    Subscription,
 };
 pub use serve::Server;
 pub use socket::{Accept, ConnectInfo, Drain, Reject, Socket};

@@ -101,14 +101,15 @@ impl<C: Channel> ChannelFactory for Factory<C> {
 /// A plain function returning the wrapped future (not an `async fn`), so the
 /// callback's future is stored once in the channel task, not twice.
 fn guarded<F: Future>(fut: F) -> impl Future<Output = Result<F::Output, String>> {
-    AssertUnwindSafe(fut).catch_unwind().map(|r| {
-        r.map_err(|p| {
-            p.downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| p.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "non-string panic".into())
-        })
-    })
+    AssertUnwindSafe(fut).catch_unwind().map(|r| r.map_err(panic_message))
+}
+
+/// The message a panic carried.
+pub(crate) fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic".into())
 }
 
 /// Closes the mailbox when the task ends for any reason (including abort on a
@@ -207,7 +208,13 @@ async fn join<C: Channel>(req: JoinRequest) -> Option<Live<C>> {
     }
     fastlane.open();
     tracing::debug!(%topic, "joined");
-    socket.finish_join();
+    if let Err(panic) = socket.finish_join() {
+        tracing::error!(%topic, %panic, "channel crashed right after its join");
+        drop(subscription);
+        let _ = outbox.push_message(&wire::phx_error(join_ref, &topic));
+        answer_leftovers(outbox, mailbox.close(), &topic);
+        return None;
+    }
     Some(Live { channel, socket, subscription, stored_join_ref: join_ref })
 }
 

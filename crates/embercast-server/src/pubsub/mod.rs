@@ -5,6 +5,7 @@
 //! connection's outbox, without waking the channels. Only events a channel
 //! intercepts are delivered to the channel itself (`handle_out`).
 
+mod memory;
 mod registry;
 
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use embercast_protocol::{Broadcast, EncodeError, EncodedFrame, Payload, Serializer};
 
 use crate::mailbox::Mailbox;
+pub use memory::MemoryCluster;
 pub(crate) use registry::Registry;
 
 /// Identifies one subscriber, so `broadcast_from` can skip it.
@@ -89,6 +91,9 @@ pub trait Adapter: Send + Sync + 'static {
     fn start(&self, local: LocalDispatch);
     /// Sends a broadcast to every other node.
     fn publish(&self, broadcast: &Broadcast) -> Result<(), PubSubError>;
+    /// Sends a broadcast to the node named `node` only (Phoenix's
+    /// `direct_broadcast`); never called with this node's own name.
+    fn publish_to(&self, node: &str, broadcast: &Broadcast) -> Result<(), PubSubError>;
 }
 
 /// Delivers broadcasts that arrived from other nodes to this node's subscribers.
@@ -159,6 +164,29 @@ impl PubSub {
     /// Broadcasts to the subscribers on this node only.
     pub fn local_broadcast(&self, broadcast: &Broadcast) {
         self.registry.dispatch(broadcast, None);
+    }
+
+    /// Broadcasts to the subscribers on every *other* node, not this one
+    /// (nothing happens without an adapter). For node-to-node protocols such as
+    /// the presence tracker's gossip.
+    pub fn remote_broadcast(&self, broadcast: &Broadcast) -> Result<(), PubSubError> {
+        check_payload(broadcast)?;
+        self.adapter.as_ref().map_or(Ok(()), |a| a.publish(broadcast))
+    }
+
+    /// Broadcasts to the subscribers on the node named `node` only (Phoenix's
+    /// `direct_broadcast`). An error if that node cannot be reached: it is
+    /// neither this node nor reachable through an adapter.
+    pub fn direct_broadcast(&self, node: &str, broadcast: &Broadcast) -> Result<(), PubSubError> {
+        check_payload(broadcast)?;
+        if node == self.node_name() {
+            self.registry.dispatch(broadcast, None);
+            return Ok(());
+        }
+        match &self.adapter {
+            Some(a) => a.publish_to(node, broadcast),
+            None => Err(PubSubError(format!("no node named {node:?}: this PubSub has no cluster adapter"))),
+        }
     }
 
     fn send(&self, broadcast: Broadcast, from: Option<SubscriberId>) -> Result<(), PubSubError> {

@@ -60,6 +60,21 @@ fn field(v: &Value, key: &str) -> Value {
     v.get(key).cloned().unwrap_or(Value::Null)
 }
 
+/// Assigned to a channel instance by the join payload key `guard`; records
+/// `(topic, join_ref)` in the probe's `dropped` when the instance drops it.
+struct Guard {
+    probe: Probe,
+    topic: String,
+    join_ref: Value,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let seen = (self.topic.clone(), self.join_ref.clone());
+        self.probe.update(|s| s.dropped.push(seen));
+    }
+}
+
 /// The general-purpose test channel.
 ///
 /// Join payload keys: `refuse` (refuse with that response), `panic` (panic),
@@ -67,7 +82,9 @@ fn field(v: &Value, key: &str) -> Value {
 /// push `joined` from inside `join`), `push_then_refuse` (push, then refuse),
 /// `send_self` (push `after_join` from `handle_info`), `slow` (wait at the
 /// probe's gate), `slow_terminate` (wait at the gate in `terminate`),
-/// `reply_binary` (join reply with these bytes).
+/// `reply_binary` (join reply with these bytes), `guard` (assign a value
+/// that records its drop), `after_join_push` (push `after_join_push` with this
+/// body from [`ChannelSocket::after_join`]), `after_join_panic` (panic there).
 pub struct Room {
     slow_terminate: bool,
 }
@@ -79,6 +96,17 @@ impl Channel for Room {
         probe.update(|s| {
             s.joins.push(JoinSeen { topic: topic.to_owned(), join_ref: ref_json(socket), handle: socket.handle() })
         });
+        if p.get("guard").is_some() {
+            // Recorded when the instance's own assigns are dropped.
+            socket.assign(Guard { probe: probe.clone(), topic: topic.to_owned(), join_ref: ref_json(socket) });
+        }
+        if let Some(body) = p.get("after_join_push") {
+            let body = body.clone();
+            socket.after_join(move |s| s.push("after_join_push", body).expect("push after join"));
+        }
+        if p.get("after_join_panic").is_some() {
+            socket.after_join(|_| panic!("after_join panics on purpose"));
+        }
         if p.get("slow").is_some() {
             probe.pass_gate().await;
         }

@@ -43,6 +43,8 @@ pub struct State {
     /// How many slow callbacks have started waiting at the gate.
     pub at_gate: usize,
     pub connects: Vec<ConnectInfo>,
+    /// `(topic, join_ref)` of every channel instance whose own assigns were dropped.
+    pub dropped: Vec<(String, Value)>,
 }
 
 /// A cloneable handle on one server's [`State`], plus a gate slow callbacks wait at.
@@ -93,6 +95,12 @@ impl Probe {
             s.terminated.iter().find(|t| t.topic == topic && t.join_ref == join_ref).map(|t| t.reason.clone())
         })
         .await
+    }
+
+    /// Waits until the assigns of the instance `(topic, join_ref)` are dropped.
+    pub async fn dropped(&self, topic: &str, join_ref: Value) {
+        let what = format!("the assigns of {topic} {join_ref} dropped");
+        self.wait_for(&what, |s| s.dropped.iter().any(|(t, j)| t == topic && *j == join_ref).then_some(())).await
     }
 
     /// The terminate reasons recorded for `topic` so far.
