@@ -122,3 +122,18 @@ async fn a_node_added_again_under_its_name_replaces_the_old_one() {
     // The old incarnation hears only itself now.
     flush(&old_b, &[&old_listener]).await;
 }
+
+#[tokio::test]
+async fn isolation_covers_nodes_that_join_later() {
+    let cluster = MemoryCluster::new();
+    let a = cluster.node("a");
+    cluster.isolate("a");
+    let b = cluster.node("b");
+    let (la, lb) = (a.listen("t"), b.listen("t"));
+    a.send_broadcast(msg("t", 1)).unwrap();
+    assert_eq!(next_n(&la).await, 1);
+    flush(&b, &[&lb]).await;
+    cluster.heal();
+    a.send_broadcast(msg("t", 2)).unwrap();
+    assert_eq!(next_n(&lb).await, 2);
+}

@@ -32,6 +32,14 @@ struct Links {
     nodes: HashMap<Arc<str>, LocalDispatch>,
     /// Pairs (from, to) whose messages are dropped.
     cut: HashSet<(Arc<str>, Arc<str>)>,
+    /// Nodes cut off from every other.
+    isolated: HashSet<Arc<str>>,
+}
+
+impl Links {
+    fn linked(&self, from: &Arc<str>, to: &Arc<str>) -> bool {
+        !self.isolated.contains(from) && !self.isolated.contains(to) && !self.cut.contains(&(from.clone(), to.clone()))
+    }
 }
 
 impl std::fmt::Debug for MemoryCluster {
@@ -67,17 +75,14 @@ impl MemoryCluster {
 
     /// Cuts `name` off from every other node, present and future, until [`heal`](Self::heal).
     pub fn isolate(&self, name: &str) {
-        let mut links = self.inner.lock();
-        let others: Vec<_> = links.nodes.keys().filter(|n| &***n != name).cloned().collect();
-        for other in others {
-            links.cut.insert((name.into(), other.clone()));
-            links.cut.insert((other, name.into()));
-        }
+        self.inner.lock().isolated.insert(name.into());
     }
 
-    /// Removes every partition.
+    /// Removes every partition and isolation.
     pub fn heal(&self) {
-        self.inner.lock().cut.clear();
+        let mut links = self.inner.lock();
+        links.cut.clear();
+        links.isolated.clear();
     }
 }
 
@@ -94,7 +99,7 @@ impl MemoryAdapter {
         links
             .nodes
             .iter()
-            .filter(|(n, _)| **n != self.name && targets(n) && !links.cut.contains(&(self.name.clone(), (*n).clone())))
+            .filter(|(n, _)| **n != self.name && targets(n) && links.linked(&self.name, n))
             .map(|(_, d)| d.clone())
             .collect()
     }

@@ -144,6 +144,11 @@ impl PubSub {
         self.adapter.as_deref().map_or("local", |a| a.node_name())
     }
 
+    /// Whether broadcasts can reach other nodes (an adapter is set).
+    pub fn is_clustered(&self) -> bool {
+        self.adapter.is_some()
+    }
+
     /// Broadcasts to every subscriber of `topic` on every node.
     ///
     /// The payload must be a JSON object or bytes (what V2 clients can receive).
