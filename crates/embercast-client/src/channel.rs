@@ -11,7 +11,7 @@ use embercast_protocol::{Payload, Ref};
 use futures_util::Stream;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::command::Command;
+use crate::command::{Command, CommandTx};
 use crate::error::ChannelError;
 
 /// A channel's state, as in phoenix.js.
@@ -71,18 +71,18 @@ impl Future for Push {
 /// event; drop it to unsubscribe.
 #[derive(Debug)]
 pub struct Events {
-    rx: mpsc::UnboundedReceiver<Event>,
+    rx: mpsc::UnboundedReceiver<Box<Event>>,
 }
 
 impl Events {
     /// The next event, or `None` once the channel is closed.
     pub async fn recv(&mut self) -> Option<Event> {
-        self.rx.recv().await
+        self.rx.recv().await.map(|e| *e)
     }
 
     /// The next event if one is already queued.
     pub fn try_recv(&mut self) -> Option<Event> {
-        self.rx.try_recv().ok()
+        self.rx.try_recv().ok().map(|e| *e)
     }
 }
 
@@ -90,7 +90,7 @@ impl Stream for Events {
     type Item = Event;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
-        self.rx.poll_recv(cx)
+        self.rx.poll_recv(cx).map(|e| e.map(|e| *e))
     }
 }
 
@@ -110,7 +110,7 @@ impl Stream for Events {
 pub struct Channel {
     id: u64,
     topic: Arc<str>,
-    cmds: mpsc::UnboundedSender<Command>,
+    cmds: CommandTx,
     state: watch::Receiver<ChannelState>,
     timeout: Duration,
 }
@@ -119,7 +119,7 @@ impl Channel {
     pub(crate) fn new(
         id: u64,
         topic: Arc<str>,
-        cmds: mpsc::UnboundedSender<Command>,
+        cmds: CommandTx,
         state: watch::Receiver<ChannelState>,
         timeout: Duration,
     ) -> Self {
@@ -186,7 +186,7 @@ impl Channel {
 
     fn subscribe(&self, event: Option<Box<str>>) -> Events {
         let (tx, rx) = mpsc::unbounded_channel();
-        let _ = self.cmds.send(Command::Subscribe { id: self.id, event, tx });
+        let _ = self.cmds.send(Box::new(Command::Subscribe { id: self.id, event, tx }));
         Events { rx }
     }
 
@@ -194,7 +194,7 @@ impl Channel {
         let (reply, rx) = oneshot::channel();
         // If the socket's task is gone the command is dropped with its sender,
         // and the Push resolves to `Closed`.
-        let _ = self.cmds.send(make(reply));
+        let _ = self.cmds.send(Box::new(make(reply)));
         Push { rx }
     }
 }

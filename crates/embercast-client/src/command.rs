@@ -11,6 +11,16 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::channel::{ChannelState, Event};
 use crate::error::ChannelError;
 
+/// The queue to the socket's task. Commands and events are boxed in their
+/// queues: tokio allocates a queue's first block of 32 slots up front, and
+/// with pointer-sized slots that block is ~300 bytes instead of ~4 KiB per
+/// socket and per subscription.
+pub(crate) type CommandTx = mpsc::UnboundedSender<Box<Command>>;
+/// The socket task's end of that queue.
+pub(crate) type CommandRx = mpsc::UnboundedReceiver<Box<Command>>;
+/// Where a subscription's events go.
+pub(crate) type EventTx = mpsc::UnboundedSender<Box<Event>>;
+
 /// Where a reply goes.
 pub(crate) type ReplyTx = oneshot::Sender<Result<Payload, ChannelError>>;
 
@@ -43,7 +53,7 @@ pub(crate) enum Command {
     Subscribe {
         id: u64,
         event: Option<Box<str>>,
-        tx: mpsc::UnboundedSender<Event>,
+        tx: EventTx,
     },
     /// Close the connection for good; `done` fires once it is closed.
     Disconnect {

@@ -8,7 +8,7 @@ use embercast_protocol::Payload;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::channel::{Channel, ChannelState};
-use crate::command::Command;
+use crate::command::{Command, CommandTx};
 use crate::driver::Driver;
 use crate::options::{Builder, Options};
 
@@ -51,7 +51,7 @@ pub enum ConnectionState {
 /// ```
 #[derive(Clone, Debug)]
 pub struct Socket {
-    cmds: mpsc::UnboundedSender<Command>,
+    cmds: CommandTx,
     state: watch::Receiver<ConnectionState>,
     timeout: Duration,
 }
@@ -78,7 +78,8 @@ impl Socket {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let topic: Arc<str> = topic.into().into();
         let (state_tx, state) = watch::channel(ChannelState::Closed);
-        let _ = self.cmds.send(Command::Add { id, topic: topic.clone(), params: params.into(), state: state_tx });
+        let _ =
+            self.cmds.send(Box::new(Command::Add { id, topic: topic.clone(), params: params.into(), state: state_tx }));
         Channel::new(id, topic, self.cmds.clone(), state, self.timeout)
     }
 
@@ -98,7 +99,7 @@ impl Socket {
     /// Returns once the connection is closed.
     pub async fn disconnect(&self) {
         let (done, closed) = oneshot::channel();
-        if self.cmds.send(Command::Disconnect { done }).is_ok() {
+        if self.cmds.send(Box::new(Command::Disconnect { done })).is_ok() {
             let _ = closed.await;
         }
     }

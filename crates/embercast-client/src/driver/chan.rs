@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use embercast_protocol::{Payload, Ref};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::channel::{ChannelState, Event};
-use crate::command::ReplyTx;
+use crate::command::{EventTx, ReplyTx};
 use crate::error::ChannelError;
 
 /// A push waiting for the channel to be joined; its timeout already runs.
@@ -31,7 +31,7 @@ pub(super) struct InFlight {
 struct Subscriber {
     /// `None` receives every event.
     event: Option<Box<str>>,
-    tx: mpsc::UnboundedSender<Event>,
+    tx: EventTx,
 }
 
 pub(super) struct Chan {
@@ -100,7 +100,7 @@ impl Chan {
         }
     }
 
-    pub(super) fn subscribe(&mut self, event: Option<Box<str>>, tx: mpsc::UnboundedSender<Event>) {
+    pub(super) fn subscribe(&mut self, event: Option<Box<str>>, tx: EventTx) {
         self.subscribers.push(Subscriber { event, tx });
     }
 
@@ -112,7 +112,7 @@ impl Chan {
             return;
         };
         let join_ref = self.join_ref.map(ref_string);
-        let make = |payload| Event { event: event.to_owned(), payload, join_ref: join_ref.clone() };
+        let make = |payload| Box::new(Event { event: event.to_owned(), payload, join_ref: join_ref.clone() });
         // Clone the payload for all but the last subscriber; it usually has one.
         let mut gone = false;
         for sub in self.subscribers[..last].iter().filter(|s| wanted(s)) {
@@ -207,6 +207,7 @@ pub(super) fn ref_number(r: &Ref) -> Option<u64> {
 mod tests {
     use super::*;
     use serde_json::json;
+    use tokio::sync::mpsc;
 
     fn chan() -> Chan {
         Chan::new(1, "room:1".into(), Payload::empty(), watch::channel(ChannelState::Closed).0)

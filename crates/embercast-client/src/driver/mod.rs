@@ -9,6 +9,7 @@ mod inbound;
 mod outbound;
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,12 +17,12 @@ use embercast_protocol::Payload;
 use embercast_ws::{CloseCode, Connection, Message as WsMessage, ReadOutcome};
 use serde_json::json;
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot, watch};
-use tokio::time::Instant;
+use tokio::sync::{oneshot, watch};
+use tokio::time::{Instant, Sleep};
 
 use crate::backoff::Rng;
 use crate::channel::ChannelState;
-use crate::command::Command;
+use crate::command::{Command, CommandRx};
 use crate::options::Options;
 use crate::socket::ConnectionState;
 use crate::transport;
@@ -57,7 +58,7 @@ enum Flow {
 
 pub(crate) struct Driver {
     options: Arc<Options>,
-    cmds: mpsc::UnboundedReceiver<Command>,
+    cmds: CommandRx,
     state: watch::Sender<ConnectionState>,
     conn: Option<Connection<TcpStream>>,
     /// Messages read but not yet handled; kept to reuse its allocation.
@@ -67,14 +68,13 @@ pub(crate) struct Driver {
     heartbeat: Heartbeat,
     reconnect_tries: u32,
     rng: Rng,
+    /// One timer for everything, set to the earliest deadline before each
+    /// wait; boxed so it is not part of the task's future.
+    timer: Pin<Box<Sleep>>,
 }
 
 impl Driver {
-    pub(crate) fn new(
-        options: Arc<Options>,
-        cmds: mpsc::UnboundedReceiver<Command>,
-        state: watch::Sender<ConnectionState>,
-    ) -> Self {
+    pub(crate) fn new(options: Arc<Options>, cmds: CommandRx, state: watch::Sender<ConnectionState>) -> Self {
         Driver {
             options,
             cmds,
@@ -86,6 +86,7 @@ impl Driver {
             heartbeat: Heartbeat::Off,
             reconnect_tries: 0,
             rng: Rng::new(),
+            timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
         }
     }
 
@@ -98,19 +99,10 @@ impl Driver {
                     break done;
                 }
             }
-            self.set_state(ConnectionState::Connecting);
-            let (options, mut rng) = (self.options.clone(), Rng::new());
-            // Boxed: the connect future is large and lives only while connecting,
-            // so it must not enlarge the task of every open connection.
-            let opening = Box::pin(async move { transport::open(&options, &mut rng).await });
-            match self.serve_until(opening).await {
+            match self.open().await {
                 Err(done) => break done,
-                Ok(Err(e)) => {
-                    tracing::debug!(endpoint = %self.options.endpoint.host, error = %e, "connect failed");
-                    self.reconnect_tries += 1;
-                }
-                Ok(Ok(conn)) => {
-                    self.conn = Some(conn);
+                Ok(false) => self.reconnect_tries += 1,
+                Ok(true) => {
                     self.reconnect_tries = 0;
                     match self.session().await {
                         Flow::Stop(done) => break done,
@@ -119,7 +111,26 @@ impl Driver {
                 }
             }
         };
-        self.shutdown(done).await;
+        Box::pin(self.shutdown(done)).await;
+    }
+
+    /// One connection attempt; `Ok(true)` when `self.conn` is open.
+    async fn open(&mut self) -> Result<bool, Option<oneshot::Sender<()>>> {
+        self.set_state(ConnectionState::Connecting);
+        let (options, mut rng) = (self.options.clone(), Rng::new());
+        // Boxed: the connect future is large and lives only while connecting,
+        // so it must not enlarge the task of every open connection.
+        let opening = Box::pin(async move { transport::open(&options, &mut rng).await });
+        match self.serve_until(opening).await? {
+            Ok(conn) => {
+                self.conn = Some(conn);
+                Ok(true)
+            }
+            Err(e) => {
+                tracing::debug!(endpoint = %self.options.endpoint.host, error = %e, "connect failed");
+                Ok(false)
+            }
+        }
     }
 
     /// Serves commands and timers while there is no connection, until `until`
@@ -130,7 +141,7 @@ impl Driver {
     ) -> Result<T, Option<oneshot::Sender<()>>> {
         let mut until = until;
         loop {
-            let deadline = self.next_deadline();
+            let armed = self.arm_timer();
             tokio::select! {
                 out = &mut until => return Ok(out),
                 cmd = self.cmds.recv() => {
@@ -138,7 +149,7 @@ impl Driver {
                         return Err(done);
                     }
                 }
-                _ = sleep_until(deadline) => {
+                _ = &mut self.timer, if armed => {
                     // Without a connection no heartbeat is pending, so timers cannot lose it.
                     let _ = self.fire_timers();
                 }
@@ -156,7 +167,7 @@ impl Driver {
         self.set_state(ConnectionState::Open);
         self.rejoin_all();
         loop {
-            let deadline = self.next_deadline();
+            let armed = self.arm_timer();
             let conn = self.conn.as_mut().expect("a session has a connection");
             let flow = tokio::select! {
                 read = conn.drive(true, &mut self.inbox) => match read {
@@ -171,8 +182,8 @@ impl Driver {
                     Flow::Continue => None,
                     stop => Some(stop),
                 },
-                _ = sleep_until(deadline) => match self.fire_timers() {
-                    Flow::Lost => Some(self.heartbeat_timeout().await),
+                _ = &mut self.timer, if armed => match self.fire_timers() {
+                    Flow::Lost => Some(Box::pin(self.heartbeat_timeout()).await),
                     _ => None,
                 },
             };
@@ -220,11 +231,11 @@ impl Driver {
     }
 
     /// Handles a request from a handle; `None` means every handle is gone.
-    fn command(&mut self, cmd: Option<Command>) -> Flow {
+    fn command(&mut self, cmd: Option<Box<Command>>) -> Flow {
         let Some(cmd) = cmd else {
             return Flow::Stop(None);
         };
-        match cmd {
+        match *cmd {
             Command::Add { id, topic, params, state } => self.channels.push(Chan::new(id, topic, params, state)),
             Command::Join { id, timeout, reply } => self.join(id, timeout, reply),
             Command::Push { id, event, payload, timeout, reply } => self.push(id, event, payload, timeout, reply),
@@ -265,6 +276,15 @@ impl Driver {
         self.channels.iter().filter_map(Chan::next_deadline).chain(beat).min()
     }
 
+    /// Sets the timer to the earliest deadline; `false` when nothing is due.
+    fn arm_timer(&mut self) -> bool {
+        let Some(deadline) = self.next_deadline() else { return false };
+        if self.timer.deadline() != deadline || self.timer.is_elapsed() {
+            self.timer.as_mut().reset(deadline);
+        }
+        true
+    }
+
     fn set_state(&self, state: ConnectionState) {
         self.state.send_if_modified(|s| std::mem::replace(s, state) != state);
     }
@@ -277,7 +297,9 @@ impl Driver {
     async fn shutdown(mut self, done: Option<oneshot::Sender<()>>) {
         if let Some(mut conn) = self.conn.take() {
             conn.queue_close(CloseCode::NORMAL, "");
-            conn.finish(CLOSE_LINGER).await;
+            // Boxed, like every rarely taken path with timers: it would
+            // otherwise enlarge the task of every connection.
+            Box::pin(conn.finish(CLOSE_LINGER)).await;
         }
         for c in self.channels.drain(..) {
             c.close();
@@ -289,9 +311,19 @@ impl Driver {
     }
 }
 
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every open socket holds this future: a size regression multiplies by
+    /// the number of connections a load generator keeps.
+    #[tokio::test]
+    async fn the_socket_task_stays_small() {
+        let (_tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let (state, _) = watch::channel(ConnectionState::Connecting);
+        let options = Arc::new(crate::Socket::builder("ws://h/s").into_options());
+        let task = Driver::new(options, rx, state).run();
+        let size = std::mem::size_of_val(&task);
+        assert!(size <= 1024, "the socket's task is {size} bytes");
     }
 }
