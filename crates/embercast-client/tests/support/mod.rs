@@ -107,6 +107,27 @@ impl ServerChannel for Room {
     }
 }
 
+/// `presence:*`: pushes `presence_state` `{"alice": {"metas": [{"phx_ref": "a1"}]}}`
+/// on join; the `diff` event broadcasts its payload as `presence_diff`.
+pub struct PresenceRoom;
+
+impl ServerChannel for PresenceRoom {
+    async fn join(_topic: &str, _payload: Payload, socket: &mut ChannelSocket) -> JoinResult<Self> {
+        // Held until the join reply is written, as Phoenix apps push it after join.
+        socket
+            .push("presence_state", json!({"alice": {"metas": [{"phx_ref": "a1"}]}}))
+            .map_err(|e| JoinError::reason(&e.to_string()))?;
+        Ok(PresenceRoom.into())
+    }
+
+    async fn handle_in(&mut self, event: &str, payload: Payload, socket: &mut ChannelSocket) -> HandleResult {
+        if event == "diff" {
+            socket.broadcast("presence_diff", payload)?;
+        }
+        Ok(Some(Reply::ok_empty()))
+    }
+}
+
 /// An in-process server with the test channels at `/socket`; stops when dropped.
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -130,8 +151,11 @@ impl TestServer {
         configure: impl FnOnce(embercast_server::Socket) -> embercast_server::Socket,
     ) -> TestServer {
         let recorder = record.clone();
-        let socket =
-            embercast_server::Socket::new().assign(record.clone()).channel::<Room>("room:*").connect(move |info| {
+        let socket = embercast_server::Socket::new()
+            .assign(record.clone())
+            .channel::<Room>("room:*")
+            .channel::<PresenceRoom>("presence:*")
+            .connect(move |info| {
                 let record = recorder.clone();
                 async move {
                     if info.params.get("reject").is_some() {
