@@ -8,7 +8,7 @@
 # Builds `embercast` and the load client (crates/embercast/examples/conn_hold.rs)
 # in release mode, starts `embercast serve --port 0`, lets one warm-up
 # connection join and leave, and takes the server's memory as the baseline.
-# Then N connections each join `room:mem` and are held (heartbeating); once
+# Then N connections each join `echo:mem` and are held (heartbeating); once
 # the server's RSS is stable it is measured again:
 #
 #   per connection = (RSS after - RSS baseline) / N
@@ -26,7 +26,8 @@
 #   CONNECTIONS [10000]   connections to hold
 #   CONCURRENCY [100]     connects in flight in the client
 #   SOURCE_ADDRS [127.0.0.1,127.0.0.2]  client source addresses, round-robin
-#   TOPIC [room:mem]      the topic joined and broadcast to
+#   TOPIC [echo:mem]      the topic joined and broadcast to (echo:* keeps no
+#                         per-channel state; rooms track presence, see BENCHMARKS.md)
 #   EMBERCAST_LOG         passed to the server (its default is info: one line per connect)
 #   JOIN_TIMEOUT [300]    seconds for all N to join
 #   STABLE_TIMEOUT [60]   seconds for the RSS to settle
@@ -37,7 +38,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CONNECTIONS="${CONNECTIONS:-10000}"
 CONCURRENCY="${CONCURRENCY:-100}"
 SOURCE_ADDRS="${SOURCE_ADDRS:-127.0.0.1,127.0.0.2}"
-TOPIC="${TOPIC:-room:mem}"
+TOPIC="${TOPIC:-echo:mem}"
 JOIN_TIMEOUT="${JOIN_TIMEOUT:-300}"
 STABLE_TIMEOUT="${STABLE_TIMEOUT:-60}"
 START_TIMEOUT=30

@@ -24,6 +24,12 @@ const MAX_FOLDED: usize = 1024;
 /// Turns the diffs of one shard into broadcasts until the shard is gone.
 pub(crate) async fn run(mut diffs: mpsc::UnboundedReceiver<Diff>, pubsub: PubSub, fetch: Option<Fetch>) {
     let emit = |topic: &str, joins: Vec<PresenceEntry>, leaves: Vec<PresenceEntry>| {
+        // Nobody on this node listens: skip the grouping, fetch and encoding.
+        // (A subscriber arriving just after this check is like one arriving
+        // just after the broadcast; its presence_state covers the change.)
+        if pubsub.subscriber_count(topic) == 0 {
+            return;
+        }
         let payload = diff_payload(topic, joins, leaves, fetch.as_ref());
         let b = Broadcast { topic: topic.to_owned(), event: "presence_diff".into(), payload: Payload::Json(payload) };
         pubsub.local_broadcast(&b);

@@ -5,7 +5,7 @@
 //!
 //! ```no_run
 //! use embercast_presence::Presence;
-//! use embercast_server::{Channel, ChannelSocket, JoinResult, Payload, Socket};
+//! use embercast_server::{Channel, ChannelSocket, HandleResult, JoinResult, Payload, Socket};
 //! use serde_json::json;
 //!
 //! struct Room;
@@ -19,6 +19,10 @@
 //!         // The joiner gets the room's list right after the join reply.
 //!         presence.push_state(socket);
 //!         Ok(Room.into())
+//!     }
+//!
+//!     async fn handle_in(&mut self, _event: &str, _payload: Payload, _socket: &mut ChannelSocket) -> HandleResult {
+//!         Ok(None)
 //!     }
 //! }
 //!

@@ -10,7 +10,7 @@
 //! * `dots`: dot → (topic, owner, key), ordered so that all presences of one
 //!   replica, or of one replica up to a counter, are a range.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -33,10 +33,47 @@ pub(crate) struct Entry {
 }
 
 /// key → owner → entry, for one topic.
-pub(crate) type TopicTable = BTreeMap<Arc<str>, BTreeMap<OwnerId, Entry>>;
+pub(crate) type TopicTable = BTreeMap<Arc<str>, Owners>;
 
-/// An owner's (topic, key) pairs.
-pub(crate) type Slots = BTreeSet<(Arc<str>, Arc<str>)>;
+/// The presences of one key, by owner: nearly always one or two, so a sorted
+/// vector (one small allocation) rather than a tree (a node of eleven slots).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Owners(Vec<(OwnerId, Entry)>);
+
+impl Owners {
+    pub(crate) fn get(&self, owner: &OwnerId) -> Option<&Entry> {
+        let i = self.0.binary_search_by_key(owner, |(o, _)| *o).ok()?;
+        Some(&self.0[i].1)
+    }
+
+    /// Inserts or replaces; returns the entry replaced.
+    fn insert(&mut self, owner: OwnerId, entry: Entry) -> Option<Entry> {
+        match self.0.binary_search_by_key(&owner, |(o, _)| *o) {
+            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, entry)),
+            Err(i) => {
+                self.0.insert(i, (owner, entry));
+                None
+            }
+        }
+    }
+
+    fn remove(&mut self, owner: &OwnerId) -> Option<Entry> {
+        let i = self.0.binary_search_by_key(owner, |(o, _)| *o).ok()?;
+        Some(self.0.remove(i).1)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// In owner order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&OwnerId, &Entry)> {
+        self.0.iter().map(|(o, e)| (o, e))
+    }
+}
+
+/// An owner's (topic, key) pairs: usually one, so a vector.
+pub(crate) type Slots = Vec<(Arc<str>, Arc<str>)>;
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct Store {
@@ -87,7 +124,7 @@ impl Store {
                 self.dots.remove(&old.dot);
             }
             None => {
-                self.owners.entry(id.owner).or_default().insert((id.topic, id.key));
+                self.owners.entry(id.owner).or_default().push((id.topic, id.key));
             }
         }
         old
@@ -106,7 +143,9 @@ impl Store {
             }
         }
         if let Some(slots) = self.owners.get_mut(&owner) {
-            slots.remove(&(id.topic.clone(), id.key.clone()));
+            if let Some(i) = slots.iter().position(|(t, k)| *t == id.topic && *k == id.key) {
+                slots.swap_remove(i);
+            }
             if slots.is_empty() {
                 self.owners.remove(&owner);
             }

@@ -52,8 +52,9 @@ struct Args {
     /// How many connections to open.
     #[arg(long, default_value_t = 1000)]
     connections: usize,
-    /// The topic every connection joins (the demo routes `room:*`).
-    #[arg(long, default_value = "room:mem")]
+    /// The topic every connection joins (the demo routes `echo:*`, a channel
+    /// without state; its rooms track presence, which load tests leave out).
+    #[arg(long, default_value = "echo:mem")]
     topic: String,
     /// Connections being opened and joined at the same time.
     #[arg(long, default_value_t = 100)]
