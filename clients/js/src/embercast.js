@@ -10,6 +10,7 @@
 //   serializer.js V2 (default, binary frames) and V1 serializers
 //   longpoll.js  the LongPoll transport (fetch)
 //   timer.js     backoff with jitter
+//   page.js      browser page lifecycle (hidden pages, back/forward cache)
 
 export { Socket } from "./socket.js";
 export { Channel } from "./channel.js";

@@ -19,6 +19,7 @@ import { encodeToken } from "./base64.js";
 import { Channel } from "./channel.js";
 import { Fallback } from "./fallback.js";
 import { LongPoll } from "./longpoll.js";
+import { watchPage } from "./page.js";
 import { appendParams } from "./params.js";
 import { Serializer, SerializerV1 } from "./serializer.js";
 import { backoff, RECONNECT_MAX_MS, RECONNECT_STEPS_MS, REJOIN_MAX_MS, REJOIN_STEPS_MS, Timer } from "./timer.js";
@@ -82,7 +83,7 @@ export class Socket {
     this.authToken = opts.authToken;
     this.pageHidden = false;
     this.reconnectTimer = new Timer(() => this.reconnect(), this.reconnectAfterMs);
-    this.watchPage();
+    watchPage(this);
   }
 
   /** The LongPoll class (the fallback transport). */
@@ -452,35 +453,5 @@ export class Socket {
         );
       },
     );
-  }
-
-  /**
-   * In browsers: leave cleanly when the page is put in the back/forward cache
-   * and come back when it is shown; while the page is hidden no reconnect is
-   * attempted, and one is made at once when it becomes visible.
-   * @internal
-   */
-  watchPage() {
-    const win = globalThis.window;
-    const doc = globalThis.document;
-    if (!win || !doc || typeof win.addEventListener !== "function") return;
-    let wasConnected = false;
-    win.addEventListener("pagehide", () => {
-      wasConnected = !!this.conn && !this.closeWasClean;
-      if (wasConnected) this.disconnect();
-    });
-    win.addEventListener("pageshow", () => {
-      if (wasConnected) {
-        wasConnected = false;
-        this.connect();
-      }
-    });
-    doc.addEventListener("visibilitychange", () => {
-      this.pageHidden = doc.visibilityState === "hidden";
-      if (!this.pageHidden && !this.closeWasClean && !this.isConnected() && this.conn !== null) {
-        this.reconnectTimer.reset();
-        this.teardown(() => this.connect());
-      }
-    });
   }
 }

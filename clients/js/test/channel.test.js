@@ -311,3 +311,35 @@ test("endPointURL: nested params in bracket form, relative endpoints completed f
   assert.equal(new Socket("/socket").endPointURL(), "wss://app.test:8443/socket/websocket?vsn=2.0.0");
   assert.equal(new Socket("//other.test/socket").endPointURL(), "wss://other.test/socket/websocket?vsn=2.0.0");
 });
+
+test("browser page: no reconnect while hidden, one at once when visible; pagehide/pageshow leave and come back", (t) => {
+  const win = new EventTarget();
+  const doc = new EventTarget();
+  doc.visibilityState = "visible";
+  globalThis.window = win;
+  globalThis.document = doc;
+  t.after(() => {
+    delete globalThis.window;
+    delete globalThis.document;
+  });
+  const { socket, Transport, tick } = opened(t);
+  const setVisibility = (state) => {
+    doc.visibilityState = state;
+    doc.dispatchEvent(new Event("visibilitychange"));
+  };
+
+  setVisibility("hidden");
+  Transport.last.drop();
+  tick(60_000);
+  assert.equal(Transport.instances.length, 1, "no reconnect while hidden");
+  setVisibility("visible");
+  assert.equal(Transport.instances.length, 2, "reconnects as soon as visible");
+  Transport.last.open();
+
+  win.dispatchEvent(new Event("pagehide"));
+  assert.equal(socket.isConnected(), false);
+  tick(60_000);
+  assert.equal(Transport.instances.length, 2, "a page in the back/forward cache stays disconnected");
+  win.dispatchEvent(new Event("pageshow"));
+  assert.equal(Transport.instances.length, 3, "back from the cache: connected again");
+});
