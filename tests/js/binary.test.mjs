@@ -2,9 +2,8 @@
 // push frame and comes back as a binary reply, i.e. an ArrayBuffer response.
 
 import assert from "node:assert/strict";
-import { Socket } from "phoenix";
 import WebSocket from "ws";
-import { e2e } from "./support/harness.mjs";
+import { scenario } from "./support/harness.mjs";
 import { joinOk, open, replyOk } from "./support/client.mjs";
 
 function bytesOf(buffer) {
@@ -12,7 +11,7 @@ function bytesOf(buffer) {
   return new Uint8Array(buffer);
 }
 
-e2e("an ArrayBuffer pushed on echo:bin comes back as an ArrayBuffer reply", async (h) => {
+scenario("an ArrayBuffer pushed on echo:bin comes back as an ArrayBuffer reply", async (h, { Socket }) => {
   const server = await h.startServer();
   const socket = h.track(new Socket(server.url, { transport: WebSocket }));
   await open(socket);
@@ -23,7 +22,7 @@ e2e("an ArrayBuffer pushed on echo:bin comes back as an ArrayBuffer reply", asyn
   assert.deepEqual(bytesOf(response), new Uint8Array([1, 2, 3, 255]));
 });
 
-e2e("binary echo keeps empty and large payloads intact", async (h) => {
+scenario("binary echo keeps empty and large payloads intact", async (h, { Socket }) => {
   const server = await h.startServer();
   const socket = h.track(new Socket(server.url, { transport: WebSocket }));
   await open(socket);

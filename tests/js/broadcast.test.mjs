@@ -2,13 +2,12 @@
 // after the sender's join payload, and the sender sees its own.
 
 import assert from "node:assert/strict";
-import { Socket } from "phoenix";
 import WebSocket from "ws";
-import { e2e } from "./support/harness.mjs";
+import { scenario } from "./support/harness.mjs";
 import { collect, collectMessages, joinOk, open, replyOk } from "./support/client.mjs";
 import { waitFor } from "./support/wait.mjs";
 
-e2e("new_msg is broadcast to every member of the room, sender included", async (h) => {
+scenario("new_msg is broadcast to every member of the room, sender included", async (h, { Socket }) => {
   const server = await h.startServer();
   const topic = "room:chat";
   const clients = {};

@@ -1,12 +1,11 @@
-// The official client connects to /socket/websocket (vsn 2.0.0 by default).
+// Both clients connect to /socket/websocket (vsn 2.0.0 by default).
 
 import assert from "node:assert/strict";
-import { Socket } from "phoenix";
 import WebSocket from "ws";
-import { e2e } from "./support/harness.mjs";
+import { e2e, scenario } from "./support/harness.mjs";
 import { open } from "./support/client.mjs";
 
-e2e("socket opens and reports isConnected()", async (h) => {
+scenario("socket opens and reports isConnected()", async (h, { Socket }) => {
   const server = await h.startServer();
   const socket = h.track(
     new Socket(server.url, {

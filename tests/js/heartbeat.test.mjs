@@ -2,13 +2,12 @@
 // carrying the heartbeat's ref, so the client keeps the connection.
 
 import assert from "node:assert/strict";
-import { Serializer, Socket } from "phoenix";
 import WebSocket from "ws";
-import { e2e } from "./support/harness.mjs";
+import { scenario } from "./support/harness.mjs";
 import { open } from "./support/client.mjs";
 import { waitFor } from "./support/wait.mjs";
 
-e2e("socket stays connected over several heartbeats", async (h) => {
+scenario("socket stays connected over several heartbeats", async (h, { Serializer, Socket }) => {
   const server = await h.startServer();
   const heartbeatRefs = new Set();
   const socket = h.track(

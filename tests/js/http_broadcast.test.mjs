@@ -1,13 +1,12 @@
 // POST /api/broadcast reaches the clients joined to the topic.
 
 import assert from "node:assert/strict";
-import { Socket } from "phoenix";
 import WebSocket from "ws";
-import { e2e } from "./support/harness.mjs";
+import { scenario } from "./support/harness.mjs";
 import { collect, collectMessages, joinOk, open, postBroadcast } from "./support/client.mjs";
 import { waitFor } from "./support/wait.mjs";
 
-e2e("POST /api/broadcast is delivered to a joined client", async (h) => {
+scenario("POST /api/broadcast is delivered to a joined client", async (h, { Socket }) => {
   const server = await h.startServer();
   const socket = h.track(new Socket(server.url, { transport: WebSocket }));
   await open(socket);
@@ -28,7 +27,7 @@ e2e("POST /api/broadcast is delivered to a joined client", async (h) => {
   assert.equal(frame.ref, null, "broadcast ref");
 });
 
-e2e("POST /api/broadcast to another topic does not reach the client", async (h) => {
+scenario("POST /api/broadcast to another topic does not reach the client", async (h, { Socket }) => {
   const server = await h.startServer();
   const socket = h.track(new Socket(server.url, { transport: WebSocket }));
   await open(socket);

@@ -1,12 +1,11 @@
 // Joining a channel: ok for a routed topic, error for an unmatched one.
 
 import assert from "node:assert/strict";
-import { Socket } from "phoenix";
 import WebSocket from "ws";
-import { e2e } from "./support/harness.mjs";
+import { scenario } from "./support/harness.mjs";
 import { open, reply } from "./support/client.mjs";
 
-e2e("join room:lobby is answered ok and the channel is joined", async (h) => {
+scenario("join room:lobby is answered ok and the channel is joined", async (h, { Socket }) => {
   const server = await h.startServer();
   const socket = h.track(new Socket(server.url, { transport: WebSocket }));
   await open(socket);
@@ -18,7 +17,7 @@ e2e("join room:lobby is answered ok and the channel is joined", async (h) => {
   assert.equal(channel.state, "joined");
 });
 
-e2e("join on an unmatched topic is answered error {reason: 'unmatched topic'}", async (h) => {
+scenario("join on an unmatched topic is answered error {reason: 'unmatched topic'}", async (h, { Socket }) => {
   const server = await h.startServer();
   const socket = h.track(new Socket(server.url, { transport: WebSocket }));
   await open(socket);

@@ -1,13 +1,13 @@
-// A binary push over LongPoll: phoenix.js sends the V2 binary push frame as a
+// A binary push over LongPoll: the client sends the V2 binary push frame as a
 // base64 ndjson line. The server decodes and handles it; echo:* answers with a
 // binary reply, which cannot travel over LongPoll (the client would hand it to
 // its JSON decoder), so the server sends the documented error reply instead.
 // The session survives.
 
 import assert from "node:assert/strict";
-import { e2e } from "./support/harness.mjs";
+import { scenario } from "./support/harness.mjs";
 import { collectMessages, joinOk, open, reply } from "./support/client.mjs";
-import { interceptFetch, longPollSocket, watchSocket } from "./support/longpoll.mjs";
+import { interceptFetch, longPollSocket, responseOf, watchSocket } from "./support/longpoll.mjs";
 
 const BINARY_OVER_LONGPOLL = { reason: "binary payloads need vsn 2.0.0 over WebSocket" };
 
@@ -25,7 +25,7 @@ function decodePush(bytes) {
   return { joinRef, ref, topic, event, payload: bytes.subarray(offset) };
 }
 
-e2e("LongPoll: an ArrayBuffer push reaches echo:bin; its binary reply becomes the error reply", async (h, t) => {
+scenario("LongPoll: an ArrayBuffer push reaches echo:bin; its binary reply becomes the error reply", async (h, _client, t) => {
   const http = interceptFetch(t);
   const server = await h.startServer();
   const socket = longPollSocket(h, server, "alice");
@@ -49,7 +49,7 @@ e2e("LongPoll: an ArrayBuffer push reaches echo:bin; its binary reply becomes th
     { ...frame, payload: [...frame.payload] },
     { joinRef: channel.joinRef(), ref: push.ref, topic: "echo:bin", event: "blob", payload: [1, 2, 3, 255] },
   );
-  assert.deepEqual(post.response, { status: 200 });
+  assert.deepEqual(await responseOf(post), { status: 200 });
 
   // The session survives: same token, JSON pushes still work.
   assert.deepEqual(await reply(channel.push("ping", { after: "binary" })), { status: "ok", response: { after: "binary" } });
@@ -59,7 +59,7 @@ e2e("LongPoll: an ArrayBuffer push reaches echo:bin; its binary reply becomes th
   assert.deepEqual(events.errors, []);
 });
 
-e2e("LongPoll: binary and JSON lines in one POST are handled in order", async (h, t) => {
+scenario("LongPoll: binary and JSON lines in one POST are handled in order", async (h, _client, t) => {
   const http = interceptFetch(t);
   const server = await h.startServer();
   const socket = longPollSocket(h, server, "alice");

@@ -3,14 +3,13 @@
 // broadcast reaches the LongPoll client too.
 
 import assert from "node:assert/strict";
-import { Socket } from "phoenix";
 import WebSocket from "ws";
-import { e2e } from "./support/harness.mjs";
+import { scenario } from "./support/harness.mjs";
 import { collect, collectMessages, joinOk, open, postBroadcast, replyOk } from "./support/client.mjs";
-import { longPollSocket, LongPoll, watchSocket } from "./support/longpoll.mjs";
+import { longPollSocket, watchSocket } from "./support/longpoll.mjs";
 import { waitFor } from "./support/wait.mjs";
 
-e2e("LongPoll and WebSocket clients in one room get each other's broadcasts", async (h) => {
+scenario("LongPoll and WebSocket clients in one room get each other's broadcasts", async (h, { Socket, LongPoll }) => {
   const server = await h.startServer();
   const topic = "room:mixed";
   const sockets = {

@@ -5,12 +5,12 @@
 // sessions are untouched, and the new session answers to the socket id too.
 
 import assert from "node:assert/strict";
-import { e2e } from "./support/harness.mjs";
+import { scenario } from "./support/harness.mjs";
 import { open, postBroadcast, replyOk } from "./support/client.mjs";
 import { interceptFetch, joinRecorded, longPollSocket, waitJoined, watchSocket } from "./support/longpoll.mjs";
 import { waitFor } from "./support/wait.mjs";
 
-e2e("LongPoll: disconnect on user_socket:<id> ends the session; the client reconnects and rejoins", async (h, t) => {
+scenario("LongPoll: disconnect on user_socket:<id> ends the session; the client reconnects and rejoins", async (h, _client, t) => {
   const http = interceptFetch(t);
   const server = await h.startServer();
   const users = {};

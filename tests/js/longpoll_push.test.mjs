@@ -4,11 +4,11 @@
 // sends heartbeats.
 
 import assert from "node:assert/strict";
-import { e2e } from "./support/harness.mjs";
+import { scenario } from "./support/harness.mjs";
 import { joinOk, open, reply } from "./support/client.mjs";
-import { interceptFetch, longPollSocket, watchSocket } from "./support/longpoll.mjs";
+import { interceptFetch, longPollSocket, responseOf, watchSocket } from "./support/longpoll.mjs";
 
-e2e("LongPoll: ping on room:lobby replies ok with the same payload", async (h, t) => {
+scenario("LongPoll: ping on room:lobby replies ok with the same payload", async (h, _client, t) => {
   const http = interceptFetch(t);
   const server = await h.startServer();
   const socket = longPollSocket(h, server, "alice", { heartbeatIntervalMs: 100 });
@@ -31,7 +31,7 @@ e2e("LongPoll: ping on room:lobby replies ok with the same payload", async (h, t
     batch[0].body.split("\n").map((line) => JSON.parse(line)[4]),
     [{ n: 1 }, { n: 2 }, { n: 3 }],
   );
-  assert.deepEqual(batch[0].response, { status: 200 });
+  assert.deepEqual(await responseOf(batch[0]), { status: 200 });
 
   // No heartbeat ever went out, even with a 100 ms heartbeat interval.
   const lines = http.records.filter((r) => r.method === "POST").flatMap((r) => r.body.split("\n"));

@@ -3,12 +3,12 @@
 // works again.
 
 import assert from "node:assert/strict";
-import { e2e } from "./support/harness.mjs";
+import { scenario } from "./support/harness.mjs";
 import { collectMessages, open, replyOk } from "./support/client.mjs";
 import { joinRecorded, longPollSocket, waitJoined, watchSocket } from "./support/longpoll.mjs";
 import { waitFor } from "./support/wait.mjs";
 
-e2e("LongPoll: phx_error after a channel crash makes the client rejoin over the same session", async (h) => {
+scenario("LongPoll: phx_error after a channel crash makes the client rejoin over the same session", async (h) => {
   const server = await h.startServer();
   const socket = longPollSocket(h, server, "alice");
   const events = watchSocket(socket);

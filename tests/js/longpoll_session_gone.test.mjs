@@ -9,7 +9,7 @@
 // ended is asked with an empty POST, which does not count as a poll.
 
 import assert from "node:assert/strict";
-import { e2e } from "./support/harness.mjs";
+import { scenario } from "./support/harness.mjs";
 import { open, replyOk } from "./support/client.mjs";
 import {
   interceptFetch,
@@ -47,7 +47,7 @@ async function expectRecovery({ http, socket, channel, joinOks, events, oldToken
   assert.deepEqual(await replyOk(channel.push("ping", { after: "session gone" })), { after: "session gone" });
 }
 
-e2e("LongPoll: a client that keeps polling keeps its session past the window", async (h, t) => {
+scenario("LongPoll: a client that keeps polling keeps its session past the window", async (h, _client, t) => {
   const http = interceptFetch(t);
   const server = await h.startServer({ args: ["--longpoll-window-ms", "200", "--longpoll-timeout-ms", "1000"] });
   const socket = longPollSocket(h, server, "alice");
@@ -72,7 +72,7 @@ e2e("LongPoll: a client that keeps polling keeps its session past the window", a
   assert.equal(joinOks.length, 1, "no rejoin");
 });
 
-e2e("LongPoll: after the session times out the client gets 410, reconnects and rejoins", async (h, t) => {
+scenario("LongPoll: after the session times out the client gets 410, reconnects and rejoins", async (h, _client, t) => {
   const http = interceptFetch(t);
   const server = await h.startServer({ args: ["--longpoll-window-ms", "200", "--longpoll-timeout-ms", "500"] });
   const socket = longPollSocket(h, server, "alice");
@@ -93,7 +93,7 @@ e2e("LongPoll: after the session times out the client gets 410, reconnects and r
   await expectRecovery({ http, socket, channel, joinOks, events, oldToken });
 });
 
-e2e("LongPoll: a token from before a server restart gets 410; the client reconnects and rejoins", async (h, t) => {
+scenario("LongPoll: a token from before a server restart gets 410; the client reconnects and rejoins", async (h, _client, t) => {
   const http = interceptFetch(t);
   const server = await h.startServer({ args: ["--longpoll-window-ms", "200"] });
   const socket = longPollSocket(h, server, "alice");
@@ -111,7 +111,7 @@ e2e("LongPoll: a token from before a server restart gets 410; the client reconne
   await expectRecovery({ http, socket, channel, joinOks, events, oldToken });
 });
 
-e2e(
+scenario(
   "LongPoll: a held poll keeps the session alive when the timeout is shorter than the window",
   async (h) => {
     // --longpoll-timeout-ms 500 with the default 10 s window: the client always

@@ -1,16 +1,15 @@
-// When the server goes away and comes back on the same port, the official
-// client reconnects by itself and rejoins its channels.
+// When the server goes away and comes back on the same port, the client
+// reconnects by itself and rejoins its channels.
 
 import assert from "node:assert/strict";
-import { Socket } from "phoenix";
 import WebSocket from "ws";
-import { e2e } from "./support/harness.mjs";
+import { scenario } from "./support/harness.mjs";
 import { collect, joinOk, open, postBroadcast, replyOk } from "./support/client.mjs";
 import { waitFor } from "./support/wait.mjs";
 
 const FAST = { reconnectAfterMs: () => 50, rejoinAfterMs: () => 50 };
 
-e2e("client reconnects and rejoins after a server restart", async (h) => {
+scenario("client reconnects and rejoins after a server restart", async (h, { Socket }) => {
   const server = await h.startServer();
   const socket = h.track(new Socket(server.url, { transport: WebSocket, ...FAST }), "alice");
   let opens = 0;

@@ -1,14 +1,13 @@
-// A channel that crashes on the server sends phx_error; the official client
-// then rejoins by itself (new join_ref) and the channel works again.
+// A channel that crashes on the server sends phx_error; the client then
+// rejoins by itself (new join_ref) and the channel works again.
 
 import assert from "node:assert/strict";
-import { Socket } from "phoenix";
 import WebSocket from "ws";
-import { e2e } from "./support/harness.mjs";
+import { scenario } from "./support/harness.mjs";
 import { collectMessages, open, replyOk } from "./support/client.mjs";
 import { waitFor } from "./support/wait.mjs";
 
-e2e("phx_error after a channel crash makes the client rejoin", async (h) => {
+scenario("phx_error after a channel crash makes the client rejoin", async (h, { Socket }) => {
   const server = await h.startServer();
   const socket = h.track(
     new Socket(server.url, { transport: WebSocket, rejoinAfterMs: () => 50 }),

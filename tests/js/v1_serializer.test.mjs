@@ -1,11 +1,12 @@
 // vsn 1.0.0: frames are JSON objects {topic, event, payload, ref, join_ref};
 // the server never sends a join_ref key in V1. phoenix.js 1.8 only ships the
-// V2 serializer, so the test brings a small V1 encoder/decoder.
+// V2 serializer, so the test brings a small V1 encoder/decoder (passed to both
+// clients as encode/decode).
 
 import assert from "node:assert/strict";
-import { Socket } from "phoenix";
 import WebSocket from "ws";
-import { e2e } from "./support/harness.mjs";
+import { Socket as EmbercastSocket } from "embercast";
+import { e2e, scenario } from "./support/harness.mjs";
 import { collect, joinOk, open, reply, replyOk } from "./support/client.mjs";
 import { waitFor } from "./support/wait.mjs";
 
@@ -30,7 +31,7 @@ function v1Serializer() {
   };
 }
 
-e2e("vsn 1.0.0: join, ping reply and broadcast work with V1 object frames", async (h) => {
+scenario("vsn 1.0.0: join, ping reply and broadcast work with V1 object frames", async (h, { Socket }) => {
   const server = await h.startServer();
   const v1 = v1Serializer();
   const socket = h.track(
@@ -62,4 +63,19 @@ e2e("vsn 1.0.0: join, ping reply and broadcast work with V1 object frames", asyn
   }
   const broadcastFrame = v1.received.find((f) => f.event === "new_msg");
   assert.equal(broadcastFrame.ref, null);
+});
+
+// Embercast's client picks its own V1 serializer for vsn 1.0.0 (phoenix.js
+// would keep sending V2 arrays, which a V1 server cannot decode).
+e2e("vsn 1.0.0 without encode/decode: the embercast client speaks V1 by itself", async (h) => {
+  const server = await h.startServer();
+  const socket = h.track(new EmbercastSocket(server.url, { transport: WebSocket, vsn: "1.0.0" }));
+  await open(socket);
+  const channel = socket.channel("room:v1auto", { name: "auto" });
+  const broadcasts = collect(channel, "new_msg");
+  await joinOk(channel);
+  assert.deepEqual(await reply(channel.push("ping", { a: 1 })), { status: "ok", response: { a: 1 } });
+  await replyOk(channel.push("new_msg", { body: "v1" }));
+  await waitFor(() => broadcasts.length >= 1, { what: "new_msg broadcast over V1" });
+  assert.deepEqual(broadcasts[0].payload, { body: "v1", name: "auto" });
 });

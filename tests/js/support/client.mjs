@@ -1,5 +1,5 @@
-// Promise wrappers around the official phoenix.js callback API, each with a
-// deadline, plus the HTTP calls of the demo app.
+// Promise wrappers around the phoenix.js 1.8 callback API (which both clients
+// under test implement), each with a deadline, plus the HTTP calls of the demo app.
 
 import { waitFor } from "./wait.mjs";
 
@@ -16,8 +16,8 @@ export async function open(socket, { timeout = 5000 } = {}) {
 }
 
 /**
- * Disconnects cleanly (no reconnect). phoenix.js gives up waiting for the
- * close handshake after ~1 s by itself; the deadline only guards against a
+ * Disconnects cleanly (no reconnect). Both clients give up waiting for the
+ * close handshake after ~1 s by themselves; the deadline only guards against a
  * client that never calls back.
  */
 export async function disconnect(socket, { timeout = 3000 } = {}) {
@@ -26,7 +26,7 @@ export async function disconnect(socket, { timeout = 3000 } = {}) {
 }
 
 /**
- * Resolves with `{status, response}` when `push` (a phoenix.js Push, e.g.
+ * Resolves with `{status, response}` when `push` (a Push, e.g.
  * from `channel.push()` or `channel.join()`) gets a reply with status "ok" or
  * "error". Rejects if the client reports a push timeout or the deadline passes.
  */
@@ -36,7 +36,7 @@ export function reply(push, { timeout = 5000, what } = {}) {
     push
       .receive("ok", (response) => resolve({ status: "ok", response }))
       .receive("error", (response) => resolve({ status: "error", response }))
-      .receive("timeout", () => reject(new Error(`phoenix.js push timeout: ${label}`)));
+      .receive("timeout", () => reject(new Error(`client push timeout: ${label}`)));
   });
   return waitFor(replied, { timeout, what: label });
 }

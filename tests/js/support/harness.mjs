@@ -2,13 +2,17 @@
 // when it ends (sockets disconnected first, then servers stopped), and when it
 // fails the server logs and the client logs are printed.
 //
-//   e2e("name", async (h) => {
+//   scenario("name", async (h, { Socket }) => {
 //     const server = await h.startServer();
 //     const socket = h.track(new Socket(server.url, { transport: WebSocket }), "alice");
 //     ...
 //   });
+//
+// `scenario` declares the test once per client under test (support/clients.mjs);
+// `e2e` declares a test that involves no client library (plain HTTP, raw ws).
 
 import { test } from "node:test";
+import { CLIENTS } from "./clients.mjs";
 import { startServer } from "./server.mjs";
 import { disconnect } from "./client.mjs";
 
@@ -38,12 +42,14 @@ function formatValue(value) {
 }
 
 export class Harness {
-  constructor(t) {
+  constructor(t, client = null) {
     this.t = t;
+    /** The client module under test (see clients.mjs), or null. */
+    this.client = client;
     this.startedAt = Date.now();
     this.servers = [];
     this.sockets = [];
-    /** Client-side log lines (phoenix.js logger output of tracked sockets). */
+    /** Client-side log lines (logger output of tracked sockets). */
     this.clientLines = [];
   }
 
@@ -55,7 +61,7 @@ export class Harness {
   }
 
   /**
-   * Registers a phoenix `Socket` for cleanup and logs its activity under
+   * Registers a `Socket` (of either client) for cleanup and logs its activity under
    * `label` (the logger is only installed if the test did not pass its own).
    * Returns the socket.
    */
@@ -107,8 +113,22 @@ export class Harness {
  * so it also happens when the test fails or times out.
  */
 export function e2e(name, fn, options = {}) {
+  return harnessTest(name, null, fn, options);
+}
+
+/**
+ * Declares the test once per client under test, named `<name> [<client>]`;
+ * `fn(h, client, t)` receives the client module (`{name, Socket, LongPoll, …}`).
+ */
+export function scenario(name, fn, options = {}) {
+  for (const client of CLIENTS) {
+    harnessTest(`${name} [${client.name}]`, client, (h, t) => fn(h, client, t), options);
+  }
+}
+
+function harnessTest(name, client, fn, options) {
   return test(name, options, async (t) => {
-    const h = new Harness(t);
+    const h = new Harness(t, client);
     t.after(() => h.cleanup());
     try {
       await fn(h, t);

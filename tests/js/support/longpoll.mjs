@@ -2,23 +2,25 @@
 //
 // Under Node 20 phoenix.js's Ajax finds neither XDomainRequest nor
 // XMLHttpRequest on `globalThis`, so LongPoll requests go through the global
-// `fetch` (with an AbortController for the request timeout). Nothing needs a
-// polyfill. Because phoenix.js looks `fetch` up on every request, a test can
-// wrap it to record the LongPoll exchanges and to hold requests back (a
-// client that stops polling, as on a network pause).
+// `fetch` (with an AbortController for the request timeout); Embercast's
+// client always uses `fetch`. Nothing needs a polyfill. Because both clients
+// look `fetch` up on every request, a test can wrap it to record the LongPoll
+// exchanges and to hold requests back (a client that stops polling, as on a
+// network pause).
 
-import { Socket, LongPoll } from "phoenix";
 import { waitFor } from "./wait.mjs";
 
 /** Fast reconnect and rejoin, so that recoveries take milliseconds. */
 export const FAST = { reconnectAfterMs: () => 50, rejoinAfterMs: () => 50 };
 
 /**
- * A phoenix `Socket` over LongPoll, tracked by the harness. `params.client`
- * is set to `label` so that recorded requests can be told apart.
+ * A `Socket` of the client under test (`h.client`) over LongPoll, tracked by
+ * the harness. `params.client` is set to `label` so that recorded requests
+ * can be told apart.
  */
 export function longPollSocket(h, server, label, options = {}) {
   const { params = {}, ...rest } = options;
+  const { Socket, LongPoll } = h.client;
   return h.track(
     new Socket(server.url, { transport: LongPoll, ...FAST, ...rest, params: { client: label, ...params } }),
     label,
@@ -152,6 +154,18 @@ export function interceptFetch(t) {
 }
 
 /**
+ * Waits until the recorded request `record` has its JSON answer and returns
+ * it. The frames a POST carries are answered through a poll, which may reach
+ * the client before the POST's own answer has been read.
+ */
+export function responseOf(record, { timeout = 5000 } = {}) {
+  return waitFor(() => record.response !== undefined && record.response, {
+    timeout,
+    what: () => `the answer to ${record.method} ${record.url}`,
+  });
+}
+
+/**
  * POSTs an empty ndjson body with `token` to the LongPoll endpoint. It carries
  * no frame and does not count as a poll, so it tells whether the session is
  * still alive without keeping it alive: resolves with the `status` field
@@ -197,5 +211,3 @@ export function waitJoined(channel, joinOks, count, { timeout = 5000 } = {}) {
     what: () => `join ok #${count} on ${channel.topic} (join oks=${joinOks.length}, state=${channel.state})`,
   });
 }
-
-export { LongPoll };
