@@ -26,6 +26,9 @@
 #   CONNECTIONS [10000]   connections to hold
 #   CONCURRENCY [100]     connects in flight in the client
 #   SOURCE_ADDRS [127.0.0.1,127.0.0.2]  client source addresses, round-robin
+#   ROOMS [1]             spread the connections over ROOMS topics <TOPIC>-<i % ROOMS>
+#                         (no broadcast step then); TOPIC=room:mem ROOMS=1000 measures
+#                         rooms of 10 that track presence
 #   TOPIC [echo:mem]      the topic joined and broadcast to (echo:* keeps no
 #                         per-channel state; rooms track presence, see BENCHMARKS.md)
 #   EMBERCAST_LOG         passed to the server (its default is info: one line per connect)
@@ -39,6 +42,7 @@ CONNECTIONS="${CONNECTIONS:-10000}"
 CONCURRENCY="${CONCURRENCY:-100}"
 SOURCE_ADDRS="${SOURCE_ADDRS:-127.0.0.1,127.0.0.2}"
 TOPIC="${TOPIC:-echo:mem}"
+ROOMS="${ROOMS:-1}"
 JOIN_TIMEOUT="${JOIN_TIMEOUT:-300}"
 STABLE_TIMEOUT="${STABLE_TIMEOUT:-60}"
 START_TIMEOUT=30
@@ -164,7 +168,7 @@ log "server pid $SERVER_PID listening on port $PORT (EMBERCAST_LOG=${EMBERCAST_L
 client() {
   local name="$1"
   shift
-  "$CLIENT_BIN" --url "$URL" --topic "$TOPIC" --source-addrs "$SOURCE_ADDRS" "$@" \
+  "$CLIENT_BIN" --url "$URL" --topic "$TOPIC" --rooms "$ROOMS" --source-addrs "$SOURCE_ADDRS" "$@" \
     >"$WORK_DIR/$name.out" 2>"$WORK_DIR/$name.err" </dev/null &
   CLIENT_PID=$!
 }
@@ -197,6 +201,11 @@ CLIENT_RSS="$(vmrss_kb "$CLIENT_PID")"
 CONNECT_LOG_LINES="$(grep -c ' connected' "$WORK_DIR/server.err" || true)"
 
 # --- 5. one broadcast to every connection -----------------------------------------
+# (Skipped with ROOMS > 1: the connections are then on ROOMS topics.)
+if ((ROOMS > 1)); then
+  RSS_BCAST="$RSS_AFTER"
+  PSS_BCAST="$PSS_AFTER"
+else
 BROADCAST_STATUS="$(curl -s -o "$WORK_DIR/broadcast.json" -w '%{http_code}' -X POST \
   "http://127.0.0.1:$PORT/api/broadcast" -H 'content-type: application/json' \
   -d "{\"topic\":\"$TOPIC\",\"event\":\"ping\",\"payload\":{\"n\":1}}")"
@@ -205,6 +214,7 @@ wait_for_line "$WORK_DIR/clients.out" "^PUSHES $CONNECTIONS\$" "$CLIENT_PID" "$P
   "waiting for every client to receive the broadcast"
 RSS_BCAST="$(wait_stable_rss "$SERVER_PID")"
 PSS_BCAST="$(rollup_kb "$SERVER_PID" Pss)"
+fi
 
 # --- 6. stop ------------------------------------------------------------------------
 kill -TERM "$CLIENT_PID"
@@ -236,7 +246,7 @@ cat <<EOF
 == Embercast memory check (issue 2) ==
 machine            $(nproc) cores, $(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r)
 server             embercast serve (release), EMBERCAST_LOG=${EMBERCAST_LOG:-unset (info)}
-connections        $CONNECTIONS joined to $TOPIC in $JOIN_MS ms ($JOINS_PER_S connect+join per s), from $SOURCE_ADDRS
+connections        $CONNECTIONS joined to $TOPIC (rooms: $ROOMS) in $JOIN_MS ms ($JOINS_PER_S connect+join per s), from $SOURCE_ADDRS
 server log         $CONNECT_LOG_LINES 'connected' INFO lines written
 server VmRSS       baseline $RSS_BASE kB, after $RSS_AFTER kB, after one broadcast $RSS_BCAST kB
 server Pss         baseline $PSS_BASE kB, after $PSS_AFTER kB, after one broadcast $PSS_BCAST kB
@@ -248,8 +258,8 @@ kernel (NOT above) socket memory is kernel space and in no RSS: slab +$SLAB_PER_
                    +$TCPMEM_PER_CONN_B bytes per connection (both loopback ends, client's included)
 client             conn_hold VmRSS $CLIENT_RSS kB ($CLIENT_PER_CONN_B bytes per connection); $DONE_LINE
 EOF
-printf '{"check":"memcheck","connections":%s,"topic":"%s","embercast_log":"%s","join_ms":%s,"rss_baseline_kb":%s,"rss_after_kb":%s,"rss_after_broadcast_kb":%s,"pss_baseline_kb":%s,"pss_after_kb":%s,"private_dirty_baseline_kb":%s,"private_dirty_after_kb":%s,"per_connection_bytes":%s,"per_connection_pss_bytes":%s,"per_connection_private_dirty_bytes":%s,"broadcast_growth_per_connection_bytes":%s,"kernel_slab_per_connection_bytes":%s,"kernel_tcp_buffers_per_connection_bytes":%s,"client_rss_kb":%s,"target_bytes":8192,"within_target":%s}\n' \
-  "$CONNECTIONS" "$TOPIC" "${EMBERCAST_LOG:-info}" "$JOIN_MS" "$RSS_BASE" "$RSS_AFTER" "$RSS_BCAST" \
+printf '{"check":"memcheck","connections":%s,"topic":"%s","rooms":%s,"embercast_log":"%s","join_ms":%s,"rss_baseline_kb":%s,"rss_after_kb":%s,"rss_after_broadcast_kb":%s,"pss_baseline_kb":%s,"pss_after_kb":%s,"private_dirty_baseline_kb":%s,"private_dirty_after_kb":%s,"per_connection_bytes":%s,"per_connection_pss_bytes":%s,"per_connection_private_dirty_bytes":%s,"broadcast_growth_per_connection_bytes":%s,"kernel_slab_per_connection_bytes":%s,"kernel_tcp_buffers_per_connection_bytes":%s,"client_rss_kb":%s,"target_bytes":8192,"within_target":%s}\n' \
+  "$CONNECTIONS" "$TOPIC" "$ROOMS" "${EMBERCAST_LOG:-info}" "$JOIN_MS" "$RSS_BASE" "$RSS_AFTER" "$RSS_BCAST" \
   "$PSS_BASE" "$PSS_AFTER" "$DIRTY_BASE" "$DIRTY_AFTER" "$PER_CONN_B" "$PER_CONN_PSS_B" "$PER_CONN_DIRTY_B" \
   "$BCAST_PER_CONN_B" "$SLAB_PER_CONN_B" "$TCPMEM_PER_CONN_B" "$CLIENT_RSS" \
   "$( ((PER_CONN_B <= 8192)) && echo true || echo false)"

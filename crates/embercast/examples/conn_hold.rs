@@ -12,7 +12,7 @@
 //! Standard output carries only lines meant for scripts:
 //!
 //! * `ALL JOINED <n> <elapsed_ms>`, once, when every connection has its `ok` join reply;
-//! * `PUSHES <total>` whenever the number of pushes received changed (checked every 200 ms);
+//! * `PUSHES <total>` whenever the number of pushes (other than `presence_*`) received changed (checked every 200 ms);
 //! * `DONE joined=… failed=… dropped=… pushes=…` at exit.
 //!
 //! Progress and errors go to standard error. The connections are held for
@@ -56,6 +56,10 @@ struct Args {
     /// without state; its rooms track presence, which load tests leave out).
     #[arg(long, default_value = "echo:mem")]
     topic: String,
+    /// Spread the connections over this many topics, `<topic>-<i % rooms>`
+    /// (e.g. `--topic room:mem --rooms 1000` for rooms of 10 with presence).
+    #[arg(long, default_value_t = 1)]
+    rooms: usize,
     /// Connections being opened and joined at the same time.
     #[arg(long, default_value_t = 100)]
     concurrency: usize,
@@ -81,6 +85,7 @@ struct Target {
     path_and_query: String,
     sources: Vec<IpAddr>,
     topic: String,
+    rooms: usize,
     heartbeat: Duration,
     join_timeout: Duration,
 }
@@ -109,6 +114,7 @@ impl Target {
             path_and_query,
             sources: args.source_addrs.clone(),
             topic: args.topic.clone(),
+            rooms: args.rooms.max(1),
             heartbeat: Duration::from_secs(args.heartbeat_secs.max(1)),
             join_timeout: Duration::from_secs(args.join_timeout_secs.max(1)),
         })
@@ -371,7 +377,7 @@ async fn open_and_join(i: usize, target: &Target) -> Setup<Connection<TcpStream>
     let join = Message {
         join_ref: Some(Ref::from("1")),
         r#ref: Some(Ref::from("1")),
-        topic: target.topic.clone(),
+        topic: if target.rooms > 1 { format!("{}-{}", target.topic, i % target.rooms) } else { target.topic.clone() },
         event: "phx_join".into(),
         payload: Payload::Json(serde_json::json!({ "name": format!("u{i}") })),
     };
@@ -475,7 +481,8 @@ async fn hold(mut conn: Connection<TcpStream>, target: &Target, stats: &Stats, m
                 }
                 for m in received.drain(..) {
                     match decode(&m) {
-                        Some(ServerMessage::Message(_)) => {
+                        // Presence traffic of the demo's rooms is not a test push.
+                        Some(ServerMessage::Message(m)) if !m.event.starts_with("presence_") => {
                             stats.pushes.fetch_add(1, Ordering::Relaxed);
                         }
                         Some(ServerMessage::Reply(r)) if r.status != "ok" => {
