@@ -1,6 +1,7 @@
 //! `embercast`: the command-line entry point. Argument parsing and wiring only.
 
 mod api;
+mod bench;
 mod demo;
 
 use std::io::IsTerminal;
@@ -20,6 +21,8 @@ struct Cli {
 enum Command {
     /// Run the demo server: a socket at /socket with chat rooms (room:*, rooms:*) and an echo channel.
     Serve(ServeArgs),
+    /// Load scenarios against a Phoenix-protocol or Socket.IO server (fanout, connect, echo).
+    Bench(bench::BenchArgs),
 }
 
 #[derive(clap::Args)]
@@ -62,6 +65,7 @@ async fn main() -> std::io::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Serve(args) => serve(args).await,
+        Command::Bench(args) => bench::run(args).await,
     }
 }
 
