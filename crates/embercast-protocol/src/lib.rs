@@ -40,5 +40,5 @@ pub mod v2;
 
 pub use error::{DecodeError, EncodeError};
 pub use message::{event, Broadcast, Frame, FrameKind, Message, Payload, Ref, Reply, ServerMessage};
-pub use serializer::{EncodedFrame, Serializer};
+pub use serializer::{EncodedFrame, JsonObjectText, Serializer};
 pub use vsn::VsnError;

@@ -28,6 +28,26 @@ impl EncodedFrame {
     }
 }
 
+/// A JSON object serialized once, to be pushed to many clients without being
+/// encoded again for each (e.g. one `presence_state` for every joiner of a
+/// room): each frame copies these bytes between its own refs and topic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JsonObjectText(Bytes);
+
+impl JsonObjectText {
+    /// Serializes `object`; refused unless it is a JSON object (what both
+    /// serializers can carry as a push payload).
+    pub fn new(object: &serde_json::Value) -> Result<Self, EncodeError> {
+        v2::require_object(object)?;
+        Ok(JsonObjectText(serde_json::to_vec(object).expect("serializing a Value into a Vec").into()))
+    }
+
+    /// The serialized object.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
 /// A protocol version: V1 (JSON objects) or V2 (JSON arrays and binary frames).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Serializer {
@@ -103,6 +123,22 @@ impl Serializer {
             }
             (Serializer::V1, Payload::Binary(_)) => Err(EncodeError(EncodeKind::BinaryUnsupported)),
         }
+    }
+
+    /// Encodes a server push (null `ref`) whose payload was serialized before:
+    /// the same frame [`encode_push`](Self::encode_push) makes from that object.
+    pub fn encode_push_text(
+        self,
+        join_ref: Option<&crate::Ref>,
+        topic: &str,
+        event: &str,
+        payload: &JsonObjectText,
+    ) -> EncodedFrame {
+        let write = |out: &mut Vec<u8>| out.extend_from_slice(payload.as_bytes());
+        EncodedFrame::text(match self {
+            Serializer::V1 => v1::encode_server_with(None, topic, event, write),
+            Serializer::V2 => v2::encode_message_with(join_ref, None, topic, event, write),
+        })
     }
 
     /// Encodes a reply. The response may be any JSON value, or bytes in V2.

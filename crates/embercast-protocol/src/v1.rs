@@ -27,11 +27,21 @@ pub fn decode_server(text: &[u8]) -> Result<ServerMessage, DecodeError> {
 /// Encodes a server frame: `{"event":…,"payload":…,"ref":…,"topic":…}` (keys in
 /// Phoenix's order; no `join_ref`). Any JSON payload is allowed.
 pub fn encode_server(r#ref: Option<&Ref>, topic: &str, event: &str, payload: &Value) -> Vec<u8> {
+    encode_server_with(r#ref, topic, event, |out| write_value(out, payload))
+}
+
+/// [`encode_server`] with the payload written by `payload`.
+pub(crate) fn encode_server_with(
+    r#ref: Option<&Ref>,
+    topic: &str,
+    event: &str,
+    payload: impl FnOnce(&mut Vec<u8>),
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(48 + topic.len() + event.len());
     out.extend_from_slice(b"{\"event\":");
     write_str(&mut out, event);
     out.extend_from_slice(b",\"payload\":");
-    write_value(&mut out, payload);
+    payload(&mut out);
     finish(&mut out, r#ref, topic);
     out
 }

@@ -34,6 +34,17 @@ pub fn encode_message(
     event: &str,
     payload: &Value,
 ) -> Vec<u8> {
+    encode_message_with(join_ref, r#ref, topic, event, |out| write_value(out, payload))
+}
+
+/// [`encode_message`] with the payload written by `payload`.
+pub(crate) fn encode_message_with(
+    join_ref: Option<&Ref>,
+    r#ref: Option<&Ref>,
+    topic: &str,
+    event: &str,
+    payload: impl FnOnce(&mut Vec<u8>),
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(32 + topic.len() + event.len());
     out.push(b'[');
     write_ref(&mut out, join_ref);
@@ -44,7 +55,7 @@ pub fn encode_message(
     out.push(b',');
     write_str(&mut out, event);
     out.push(b',');
-    write_value(&mut out, payload);
+    payload(&mut out);
     out.push(b']');
     out
 }

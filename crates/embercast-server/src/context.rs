@@ -3,7 +3,7 @@
 use std::any::Any;
 use std::sync::{Arc, Weak};
 
-use embercast_protocol::{Broadcast, Message, Payload, Ref, Reply as WireReply};
+use embercast_protocol::{Broadcast, JsonObjectText, Message, Payload, Ref, Reply as WireReply};
 
 use crate::assigns::Assigns;
 use crate::channel::{Info, Reply};
@@ -201,6 +201,18 @@ impl ChannelSocket {
         })
     }
 
+    /// A handle that pushes to this channel's client from any task, with this
+    /// instance's join_ref. Unlike [`push`](Self::push) it is not held back
+    /// during `join`: take it in [`after_join`](Self::after_join) or later,
+    /// so that nothing it pushes precedes the join reply.
+    pub fn push_handle(&self) -> PushHandle {
+        PushHandle {
+            outbox: Arc::downgrade(&self.conn.outbox),
+            join_ref: self.join_ref.clone(),
+            topic: self.topic.clone(),
+        }
+    }
+
     /// Subscribes this channel to another topic; its broadcasts arrive in
     /// [`Channel::handle_info`](crate::Channel::handle_info) as [`Info::Broadcast`].
     pub fn subscribe(&mut self, topic: &str) {
@@ -277,6 +289,37 @@ impl ReplyHandle {
             payload: reply.response,
         };
         outbox.push_reply(&wire);
+    }
+}
+
+/// Pushes to one channel's client from anywhere; a no-op once the
+/// connection is gone. See [`ChannelSocket::push_handle`].
+#[derive(Debug, Clone)]
+pub struct PushHandle {
+    outbox: Weak<Outbox>,
+    join_ref: Option<Ref>,
+    topic: Arc<str>,
+}
+
+impl PushHandle {
+    /// Pushes `[join_ref, null, topic, event, payload]`, as [`ChannelSocket::push`] does.
+    pub fn push(&self, event: &str, payload: impl Into<Payload>) -> Result<(), PushError> {
+        let Some(outbox) = self.outbox.upgrade() else { return Ok(()) };
+        outbox.push_message(&Message {
+            join_ref: self.join_ref.clone(),
+            r#ref: None,
+            topic: self.topic.to_string(),
+            event: event.to_owned(),
+            payload: payload.into(),
+        })
+    }
+
+    /// Pushes a JSON object serialized once for many clients: only the frame
+    /// around it is written for this one.
+    pub fn push_text(&self, event: &str, payload: &JsonObjectText) {
+        let Some(outbox) = self.outbox.upgrade() else { return };
+        let frame = outbox.serializer().encode_push_text(self.join_ref.as_ref(), &self.topic, event, payload);
+        outbox.push_frame(frame);
     }
 }
 

@@ -72,8 +72,8 @@ pub use assigns::Assigns;
 pub use channel::{
     Channel, HandleResult, Info, InfoResult, JoinError, JoinResult, Joined, Reply, Stop, StopReason, Terminate,
 };
-pub use context::{ChannelHandle, ChannelSocket, ReplyHandle};
-pub use embercast_protocol::{Broadcast, EncodedFrame, FrameKind, Payload, Ref, Serializer};
+pub use context::{ChannelHandle, ChannelSocket, PushHandle, ReplyHandle};
+pub use embercast_protocol::{Broadcast, EncodedFrame, FrameKind, JsonObjectText, Payload, Ref, Serializer};
 pub use origin::{CheckOrigin, OriginPattern};
 pub use outbox::{CloseReason, PushError};
 pub use params::Params;

@@ -89,3 +89,16 @@ for_each_transport_and_vsn! {
         }
     }
 }
+
+for_each_transport_and_vsn! {
+    /// A push handle used from another task pushes with the channel's
+    /// join_ref, and a pre-serialized payload arrives exactly like the object.
+    async fn a_push_handle_pushes_from_another_task(t: Transport, vsn: Vsn) {
+        let server = start().await;
+        let mut c = Client::connect(&server, t, vsn).await;
+        c.join("room:lobby", "3").await;
+        c.send(json!(["3", "4", "room:lobby", "push_handle", {"k": "v", "n": [1, 2]}])).await;
+        c.expect(json!(["3", null, "room:lobby", "from_handle", {"k": "v", "n": [1, 2]}])).await;
+        c.expect(json!(["3", null, "room:lobby", "from_text", {"k": "v", "n": [1, 2]}])).await;
+    }
+}

@@ -163,6 +163,16 @@ impl Channel for Room {
                 probe(socket).update(|s| s.reply_handles.push((r#ref, handle)));
                 Ok(None)
             }
+            "push_handle" => {
+                // Pushes from another task, once with the object and once pre-serialized.
+                let handle = socket.push_handle();
+                let text = embercast_server::JsonObjectText::new(&p).expect("an object");
+                tokio::spawn(async move {
+                    handle.push("from_handle", p).expect("push from the handle");
+                    handle.push_text("from_text", &text);
+                });
+                Ok(None)
+            }
             "stop" => Err(Stop::normal()),
             "stop_reply" => Err(Stop::normal().with_reply(Reply::ok(json!({"bye": true})))),
             "stop_error" => Err(Stop::error("stopped with an error on purpose")),
