@@ -3,6 +3,7 @@
 mod api;
 mod bench;
 mod demo;
+mod web;
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -79,7 +80,10 @@ async fn serve(args: ServeArgs) -> std::io::Result<()> {
         .idle_timeout(Duration::from_millis(args.idle_timeout_ms));
     let pubsub = socket.pubsub_handle();
     let drain = socket.drain_handle();
-    let app = axum::Router::new().nest("/socket", socket.router()).merge(api::router(pubsub, args.api_key));
+    let app = axum::Router::new()
+        .nest("/socket", socket.router())
+        .merge(api::router(pubsub, args.api_key))
+        .merge(web::router());
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
         .await
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {}:{}: {e}", args.host, args.port)))?;
