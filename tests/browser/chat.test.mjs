@@ -68,6 +68,11 @@ for (const transport of ["websocket", "longpoll"]) {
       await bob.send("hi ada <b>not bold</b>");
       await ada.waitMessage("bob", "hi ada <b>not bold</b>");
 
+      // A status is a presence meta update: one presence_diff to everyone.
+      await ada.setStatus("away");
+      await Promise.all([bob.waitPresenceStatus("ada", "away"), ada.waitPresenceStatus("ada", "away")]);
+      await bob.waitOnline(["ada", "bob"]);
+
       await ada.screenshot(`chat-${transport}.png`);
     });
 
@@ -85,6 +90,8 @@ for (const transport of ["websocket", "longpoll"]) {
       const ada = await open("ada");
       const bob = await open("bob");
       await Promise.all([ada.waitOnline(["ada", "bob"]), bob.waitOnline(["ada", "bob"])]);
+      await ada.setStatus("busy");
+      await bob.waitPresenceStatus("ada", "busy");
       const port = server.port;
 
       await server.stop();
@@ -94,6 +101,8 @@ for (const transport of ["websocket", "longpoll"]) {
 
       await Promise.all([ada.waitStatus("connected", RECONNECT_MS), bob.waitStatus("connected", RECONNECT_MS)]);
       await Promise.all([ada.waitOnline(["ada", "bob"]), bob.waitOnline(["ada", "bob"])]);
+      // The new server knows nothing of the old one's metas: the page sets its status again.
+      await bob.waitPresenceStatus("ada", "busy");
       await ada.send("back again");
       await bob.waitMessage("ada", "back again");
       await bob.send("welcome back");

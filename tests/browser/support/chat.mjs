@@ -121,6 +121,24 @@ export class ChatPage {
     );
   }
 
+  /** Picks `status` ("away", "busy", "" for available) in the status list. */
+  async setStatus(status) {
+    await this.page.getByLabel("Your status").selectOption(status);
+  }
+
+  /** Waits until `name`'s entry in the online list shows `status`. */
+  async waitPresenceStatus(name, status, timeout = WAIT_MS) {
+    await this.waitFor(
+      `${name} shown as ${JSON.stringify(status)}`,
+      ([name, status]) =>
+        [...document.querySelectorAll("#online li")].some(
+          (li) => li.dataset.name === name && (li.querySelector(".presence-status")?.textContent ?? "") === status,
+        ),
+      [name, status],
+      timeout,
+    );
+  }
+
   async waitOnlineIncludes(name, timeout = WAIT_MS) {
     await this.waitFor(
       `${name} in the online list`,
