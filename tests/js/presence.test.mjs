@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import WebSocket from "ws";
 import { scenario } from "./support/harness.mjs";
-import { joinOk, replyOk } from "./support/client.mjs";
+import { collectMessages, joinOk, replyOk } from "./support/client.mjs";
 import { waitFor } from "./support/wait.mjs";
 
 const FAST = { reconnectAfterMs: () => 50, rejoinAfterMs: () => 50 };
@@ -151,4 +151,34 @@ scenario("presence: lists agree after a storm of concurrent joins and disconnect
   await Promise.all(pool.map((m) => waitFor(() => m.channel.state === "joined", { what: `${m.name} joined at the end` })));
   const list = await allAgree([observer, ...pool], observer, "after the storm, every list equals the server's");
   assert.equal(list.length, pool.length + 1, `one meta per live connection: ${JSON.stringify(list)}`);
+});
+
+// phoenix.js buffers the diffs that arrive before a join's presence_state and
+// applies them after it, and keeps that buffer across a rejoin: a diff that
+// reaches a client before its state (a join of X), followed by a disconnect
+// before the state arrives, comes back after the next join's state as a ghost
+// X that no leave will ever remove. So a joiner must get its presence_state
+// before any presence_diff of that join, even while the room is busy.
+scenario("presence: a joiner gets presence_state before any presence_diff, even in a busy room", async (h, client) => {
+  const server = await h.startServer();
+  const topic = freshRoom("busy");
+  const busy = member(h, server, client, topic, "busy");
+  await joinOk(busy.channel);
+  let stop = false;
+  const spam = (async () => {
+    for (let n = 0; !stop; n++) await replyOk(busy.channel.push("status", { status: `s${n}` }));
+  })();
+  const bad = [];
+  for (let i = 0; i < 10; i++) {
+    const joiner = member(h, server, client, topic, `joiner${i}`);
+    const messages = collectMessages(joiner.socket);
+    await joinOk(joiner.channel);
+    await waitFor(() => messages.some((m) => m.topic === topic && m.event === "presence_state"), { what: `joiner${i}'s presence_state` });
+    const presence = messages.filter((m) => m.topic === topic && m.event.startsWith("presence_"));
+    if (presence[0].event !== "presence_state") bad.push(`joiner${i}: ${presence.map((m) => m.event).join(",")}`);
+    joiner.socket.disconnect();
+  }
+  stop = true;
+  await spam;
+  assert.deepEqual(bad, [], "diffs reached joiners before their presence_state");
 });

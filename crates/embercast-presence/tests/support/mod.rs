@@ -155,3 +155,13 @@ impl ViewState {
         }
     }
 }
+
+/// A seeded xorshift: `rand(n)` is in `0..n`, the same sequence every run.
+pub fn rng(mut seed: u64) -> impl FnMut(usize) -> usize {
+    move |n| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    }
+}
