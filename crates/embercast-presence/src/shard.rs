@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use embercast_server::{Broadcast, FrameCache, Payload, PubSub, Subscriber};
+
+use crate::dispatch::{Joiner, Work};
 use embercast_tracker::{Destination, Diff, Gossip, Outgoing, Output, Shard};
 use parking_lot::RwLock;
 use tokio::sync::mpsc;
@@ -19,15 +21,21 @@ pub(crate) struct ShardCore {
     /// Reads take the read lock only while they copy out what they need;
     /// writes hold the write lock for one CRDT operation.
     shard: RwLock<Shard>,
-    /// Diffs in tracker order: sent while the write lock is held.
-    diffs: mpsc::UnboundedSender<Diff>,
+    /// Diffs in tracker order (sent while the write lock is held) and state
+    /// requests, to the dispatcher.
+    work: mpsc::UnboundedSender<Work>,
     /// The group topic, `phx_presence:<tracker>_shard<n>`.
     topic: String,
 }
 
 impl ShardCore {
-    pub(crate) fn new(shard: Shard, diffs: mpsc::UnboundedSender<Diff>, topic: String) -> Self {
-        ShardCore { shard: RwLock::new(shard), diffs, topic }
+    pub(crate) fn new(shard: Shard, work: mpsc::UnboundedSender<Work>, topic: String) -> Self {
+        ShardCore { shard: RwLock::new(shard), work, topic }
+    }
+
+    /// Asks the dispatcher to push the topic's `presence_state` to a joiner.
+    pub(crate) fn request_state(&self, topic: &str, joiner: Joiner) {
+        let _ = self.work.send(Work::State(topic.into(), joiner));
     }
 
     /// Runs `f` on the shard and reads what it returns.
@@ -51,7 +59,7 @@ impl ShardCore {
     fn report(&self, diff: Diff) {
         if !diff.is_empty() {
             // The dispatcher ends only when every sender is gone.
-            let _ = self.diffs.send(diff);
+            let _ = self.work.send(Work::Diff(diff));
         }
     }
 

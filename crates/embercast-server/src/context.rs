@@ -33,6 +33,9 @@ pub struct ChannelSocket {
     subscriptions: Vec<Subscription>,
     /// This instance's own assigns, dropped when it ends.
     assigns: Assigns,
+    /// Set by [`ChannelSocket::hold_broadcasts`]: the fastlane stays closed
+    /// after the join reply until the hold is released.
+    pub(crate) hold: Option<BroadcastHold>,
 }
 
 /// What every channel of one connection shares.
@@ -71,6 +74,7 @@ impl ChannelSocket {
             deferred: Vec::new(),
             subscriptions: Vec::new(),
             assigns: Assigns::new(),
+            hold: None,
         }
     }
 
@@ -114,6 +118,23 @@ impl ChannelSocket {
     /// pushes and broadcasts are held until the join reply is written.
     pub fn is_joined(&self) -> bool {
         self.joined
+    }
+
+    /// During `join`: keeps the topic's broadcasts to this client back after
+    /// the join reply, until the returned hold is released or dropped; then
+    /// they follow, in order, whatever was pushed meanwhile. `None` outside
+    /// `join` or if a hold was already taken.
+    ///
+    /// For a snapshot that must reach the client before any change to it
+    /// (Presence's `presence_state` before any `presence_diff`): push the
+    /// snapshot, then release. Broadcasts wait meanwhile, so release soon.
+    pub fn hold_broadcasts(&mut self) -> Option<BroadcastHold> {
+        if self.joined || self.hold.is_some() {
+            return None;
+        }
+        let hold = Arc::new(HoldState::default());
+        self.hold = Some(BroadcastHold(hold.clone()));
+        Some(BroadcastHold(hold))
     }
 
     /// Runs `f` once the join reply is queued and the channel is subscribed to
@@ -289,6 +310,43 @@ impl ReplyHandle {
             payload: reply.response,
         };
         outbox.push_reply(&wire);
+    }
+}
+
+/// Keeps a channel's broadcasts back until released; see
+/// [`ChannelSocket::hold_broadcasts`]. Dropping it releases.
+#[derive(Debug)]
+pub struct BroadcastHold(Arc<HoldState>);
+
+/// Shared by the caller's hold and the runtime's copy: the broadcasts flow
+/// again when the last of them is gone (the runtime drops its copy once the
+/// channel's fastlane is attached, or when the join fails).
+#[derive(Default)]
+pub(crate) struct HoldState {
+    fastlane: parking_lot::Mutex<Option<Weak<crate::runtime::Fastlane>>>,
+}
+
+impl std::fmt::Debug for HoldState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HoldState").field("attached", &self.fastlane.lock().is_some()).finish()
+    }
+}
+
+impl BroadcastHold {
+    /// Lets the held broadcasts and later ones through.
+    pub fn release(self) {}
+
+    /// Called by the runtime with the channel's fastlane after the join reply.
+    pub(crate) fn attach(&self, fastlane: &Arc<crate::runtime::Fastlane>) {
+        *self.0.fastlane.lock() = Some(Arc::downgrade(fastlane));
+    }
+}
+
+impl Drop for HoldState {
+    fn drop(&mut self) {
+        if let Some(f) = self.fastlane.get_mut().take().and_then(|f| f.upgrade()) {
+            f.open();
+        }
     }
 }
 

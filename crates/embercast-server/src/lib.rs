@@ -72,7 +72,7 @@ pub use assigns::Assigns;
 pub use channel::{
     Channel, HandleResult, Info, InfoResult, JoinError, JoinResult, Joined, Reply, Stop, StopReason, Terminate,
 };
-pub use context::{ChannelHandle, ChannelSocket, PushHandle, ReplyHandle};
+pub use context::{BroadcastHold, ChannelHandle, ChannelSocket, PushHandle, ReplyHandle};
 pub use embercast_protocol::{Broadcast, EncodedFrame, FrameKind, JsonObjectText, Payload, Ref, Serializer};
 pub use origin::{CheckOrigin, OriginPattern};
 pub use outbox::{CloseReason, PushError};

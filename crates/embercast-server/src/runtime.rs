@@ -206,7 +206,11 @@ async fn join<C: Channel>(req: JoinRequest) -> Option<Live<C>> {
     if let Some(close) = after_reply {
         let _ = outbox.push_message(&close);
     }
-    fastlane.open();
+    match socket.hold.take() {
+        // The channel asked to keep broadcasts back until it has pushed something first.
+        Some(hold) => hold.attach(&fastlane),
+        None => fastlane.open(),
+    }
     tracing::debug!(%topic, "joined");
     if let Err(panic) = socket.finish_join() {
         tracing::error!(%topic, %panic, "channel crashed right after its join");
@@ -345,7 +349,7 @@ fn answer_leftovers(outbox: &Outbox, leftovers: impl IntoIterator<Item = Channel
 
 /// A channel's subscription to its own topic: encoded frames go straight to
 /// the connection, intercepted events to the channel.
-struct Fastlane {
+pub(crate) struct Fastlane {
     /// Held strongly: the subscription ends with the channel, which ends with
     /// the connection, and a strong reference saves an atomic upgrade per
     /// subscriber on every broadcast.
@@ -362,7 +366,7 @@ struct Fastlane {
 impl Fastlane {
     /// Writes the frames held back during the join, behind the join reply,
     /// and lets later ones through directly.
-    fn open(&self) {
+    pub(crate) fn open(&self) {
         let mut held = self.held.lock();
         for f in held.take().into_iter().flatten() {
             self.outbox.push_frame(f);

@@ -13,7 +13,7 @@
 //!
 //! * `ALL JOINED <n> <elapsed_ms>`, once, when every connection has its `ok` join reply;
 //! * `PUSHES <total>` whenever the number of pushes (other than `presence_*`) received changed (checked every 200 ms);
-//! * `DONE joined=… failed=… dropped=… pushes=…` at exit.
+//! * `DONE joined=… failed=… dropped=… pushes=… presence_states=… presence_diffs=… last_presence_ms=…` at exit.
 //!
 //! Progress and errors go to standard error. The connections are held for
 //! `--hold-secs`, or until SIGTERM/SIGINT, or until standard input closes when
@@ -86,6 +86,8 @@ struct Target {
     sources: Vec<IpAddr>,
     topic: String,
     rooms: usize,
+    /// When the client started (presence timings are from here).
+    start: Instant,
     heartbeat: Duration,
     join_timeout: Duration,
 }
@@ -115,6 +117,7 @@ impl Target {
             sources: args.source_addrs.clone(),
             topic: args.topic.clone(),
             rooms: args.rooms.max(1),
+            start: Instant::now(),
             heartbeat: Duration::from_secs(args.heartbeat_secs.max(1)),
             join_timeout: Duration::from_secs(args.join_timeout_secs.max(1)),
         })
@@ -155,6 +158,11 @@ struct Stats {
     /// Connections the server closed while they were held.
     dropped: AtomicUsize,
     pushes: AtomicU64,
+    /// `presence_state` and `presence_diff` frames received (the demo's rooms).
+    presence_states: AtomicU64,
+    presence_diffs: AtomicU64,
+    /// When the last presence frame arrived, in ms since the client started.
+    last_presence_ms: AtomicU64,
     heartbeat_errors: AtomicUsize,
     /// Woken whenever a connection joins or fails.
     settled: Notify,
@@ -267,9 +275,13 @@ async fn run(args: Args) -> i32 {
     }
     let dropped = stats.dropped.load(Ordering::Relaxed);
     println!(
-        "DONE joined={joined} failed={} dropped={dropped} pushes={} heartbeat_errors={} failures={}",
+        "DONE joined={joined} failed={} dropped={dropped} pushes={} presence_states={} presence_diffs={} \
+         last_presence_ms={} heartbeat_errors={} failures={}",
         stats.failed_total(),
         stats.pushes.load(Ordering::Relaxed),
+        stats.presence_states.load(Ordering::Relaxed),
+        stats.presence_diffs.load(Ordering::Relaxed),
+        stats.last_presence_ms.load(Ordering::Relaxed),
         stats.heartbeat_errors.load(Ordering::Relaxed),
         stats.failures(),
     );
@@ -481,8 +493,14 @@ async fn hold(mut conn: Connection<TcpStream>, target: &Target, stats: &Stats, m
                 }
                 for m in received.drain(..) {
                     match decode(&m) {
-                        // Presence traffic of the demo's rooms is not a test push.
-                        Some(ServerMessage::Message(m)) if !m.event.starts_with("presence_") => {
+                        // Presence traffic of the demo's rooms is counted apart.
+                        Some(ServerMessage::Message(m)) if m.event.starts_with("presence_") => {
+                            let counter =
+                                if m.event == "presence_state" { &stats.presence_states } else { &stats.presence_diffs };
+                            counter.fetch_add(1, Ordering::Relaxed);
+                            stats.last_presence_ms.fetch_max(target.start.elapsed().as_millis() as u64, Ordering::Relaxed);
+                        }
+                        Some(ServerMessage::Message(_)) => {
                             stats.pushes.fetch_add(1, Ordering::Relaxed);
                         }
                         Some(ServerMessage::Reply(r)) if r.status != "ok" => {

@@ -84,9 +84,12 @@ impl Drop for Guard {
 /// probe's gate), `slow_terminate` (wait at the gate in `terminate`),
 /// `reply_binary` (join reply with these bytes), `guard` (assign a value
 /// that records its drop), `after_join_push` (push `after_join_push` with this
-/// body from [`ChannelSocket::after_join`]), `after_join_panic` (panic there).
+/// body from [`ChannelSocket::after_join`]), `after_join_panic` (panic there),
+/// `hold` (hold broadcasts until the event `release`).
 pub struct Room {
     slow_terminate: bool,
+    /// From `hold_broadcasts` (join payload key `hold`), until `release`.
+    hold: Option<embercast_server::BroadcastHold>,
 }
 
 impl Channel for Room {
@@ -128,7 +131,8 @@ impl Channel for Room {
         if p.get("send_self").is_some() {
             socket.send_self(Cmd::Push("after_join".into(), json!({"from": "handle_info"}).into()));
         }
-        let room = Room { slow_terminate: p.get("slow_terminate").is_some() };
+        let hold = if p.get("hold").is_some() { socket.hold_broadcasts() } else { None };
+        let room = Room { slow_terminate: p.get("slow_terminate").is_some(), hold };
         if let Some(bytes) = p.get("reply_binary") {
             let bytes: Vec<u8> = serde_json::from_value(bytes.clone()).expect("reply_binary: [u8]");
             return Ok(Joined::new(room).reply(Bytes::from(bytes)));
@@ -162,6 +166,14 @@ impl Channel for Room {
                 let r#ref = field(&p, "ref");
                 probe(socket).update(|s| s.reply_handles.push((r#ref, handle)));
                 Ok(None)
+            }
+            "release" => {
+                // A snapshot first, then the broadcasts held since the join.
+                socket.push("snapshot", p)?;
+                let hold = self.hold.take().expect("joined with hold");
+                assert!(socket.hold_broadcasts().is_none(), "no hold after the join");
+                hold.release();
+                Ok(Some(Reply::ok_empty()))
             }
             "push_handle" => {
                 // Pushes from another task, once with the object and once pre-serialized.
