@@ -9,6 +9,7 @@ use clap::Args;
 use tokio::time::Instant;
 
 use super::conn;
+use super::procfs;
 use super::report::{self, Latency};
 use super::session::{self, Session, Work};
 use super::worker::Command;
@@ -40,10 +41,12 @@ pub async fn run(a: EchoArgs) -> io::Result<()> {
     let expected = s.totals().0 * a.pushes;
     s.expected = expected;
     let cpu_before = session::sample(pid);
+    let load_before = s.load_cpu_ticks();
     let go = conn::unix_micros();
     s.command(Command::Go);
     s.wait(Instant::now() + Duration::from_secs(a.duration_secs), |s| s.totals().2 >= expected).await;
     let cpu_after = session::sample(pid);
+    let load_cpu = s.load_cpu_ticks().saturating_sub(load_before) as f64 / procfs::TICKS_PER_SECOND as f64;
     let m = s.finish().await;
 
     let cpu = cpu_before.zip(cpu_after).map(|(b, a)| report::cpu_seconds(b, a));
@@ -55,6 +58,7 @@ pub async fn run(a: EchoArgs) -> io::Result<()> {
     r.latency = Latency::of(&m.latency);
     r.server_cpu_s = cpu;
     r.server_cpu_s_per_million = cpu.and_then(|c| report::per_million(c, m.received));
+    r.load_cpu_s_per_million = report::per_million(load_cpu, m.received);
     session::print(&r);
     if m.received < expected {
         return Err(io::Error::other(format!("{} of {expected} replies received", m.received)));

@@ -8,6 +8,7 @@ use clap::{Args, ValueEnum};
 use tokio::time::Instant;
 
 use super::conn;
+use super::procfs;
 use super::publish::Publisher;
 use super::report::{self, Latency};
 use super::session::{self, Session, Work};
@@ -73,6 +74,7 @@ pub async fn run(a: FanoutArgs) -> io::Result<()> {
     s.expected = subscribers * a.broadcasts;
     eprintln!("bench: {subscribers} subscribers; publishing {} broadcasts, {} ms apart", a.broadcasts, a.interval_ms);
     let cpu_before = session::sample(pid);
+    let load_before = s.load_cpu_ticks();
     let first_publish = conn::unix_micros();
     let start = Instant::now();
     let mut published = 0;
@@ -86,6 +88,7 @@ pub async fn run(a: FanoutArgs) -> io::Result<()> {
     let expected = subscribers * published;
     s.wait(Instant::now() + Duration::from_secs(a.settle_secs), |s| s.totals().2 >= expected).await;
     let cpu_after = session::sample(pid);
+    let load_cpu = s.load_cpu_ticks().saturating_sub(load_before) as f64 / procfs::TICKS_PER_SECOND as f64;
     publisher.close().await;
     let m = s.finish().await;
 
@@ -102,6 +105,7 @@ pub async fn run(a: FanoutArgs) -> io::Result<()> {
     r.last_subscriber_max_ms = slowest.iter().max().map(|&us| us as f64 / 1000.0);
     r.server_cpu_s = cpu;
     r.server_cpu_s_per_million = cpu.and_then(|c| report::per_million(c, m.received));
+    r.load_cpu_s_per_million = report::per_million(load_cpu, m.received);
     session::print(&r);
     if m.received < expected || published < a.broadcasts {
         return Err(io::Error::other(format!(

@@ -158,6 +158,10 @@ pub struct Report {
     /// Server CPU seconds per million received (= µs per delivery or reply).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server_cpu_s_per_million: Option<f64>,
+    /// The load generator's own CPU seconds per million received, over the
+    /// same window (it shares the machine with the server).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load_cpu_s_per_million: Option<f64>,
 }
 
 impl Report {
@@ -194,6 +198,9 @@ impl Report {
         }
         if let (Some(c), Some(m)) = (self.server_cpu_s, self.server_cpu_s_per_million) {
             let _ = writeln!(s, "server CPU         {c:.2} s, {m:.2} s per million ({m:.2} µs each)");
+        }
+        if let Some(m) = self.load_cpu_s_per_million {
+            let _ = writeln!(s, "load CPU           {m:.2} s per million (this tool, for comparison)");
         }
         s
     }

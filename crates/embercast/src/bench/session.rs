@@ -180,6 +180,11 @@ impl Session {
         eprintln!("{line}");
     }
 
+    /// CPU ticks the load processes (this one and its workers) have used.
+    pub fn load_cpu_ticks(&self) -> u64 {
+        self.pool.pids().into_iter().filter_map(|pid| procfs::sample(pid).ok()).map(|s| s.cpu_ticks).sum()
+    }
+
     /// Tells every worker `command`.
     pub fn command(&self, command: Command) {
         self.pool.broadcast(command);

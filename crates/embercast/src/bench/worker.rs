@@ -225,6 +225,13 @@ impl Pool {
         self.events.recv().await
     }
 
+    /// The pids of the processes holding connections: this one and the children.
+    pub fn pids(&self) -> Vec<u32> {
+        let mut pids = vec![std::process::id()];
+        pids.extend(self.children.iter().filter_map(Child::id));
+        pids
+    }
+
     /// Waits for child processes to exit, killing those still running after `grace`.
     pub async fn reap(&mut self, grace: Duration) {
         for child in &mut self.children {
