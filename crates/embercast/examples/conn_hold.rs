@@ -408,10 +408,7 @@ async fn open_and_join(i: usize, target: &Target, stats: &Stats) -> Setup<Connec
                 if reply.r#ref == join.r#ref {
                     // What came in the same read as the reply is counted too.
                     for m in batch {
-                        if let Some(counter) = presence_event(&m, stats) {
-                            counter.fetch_add(1, Ordering::Relaxed);
-                            stats.last_presence_ms.fetch_max(target.start.elapsed().as_millis() as u64, Ordering::Relaxed);
-                        }
+                        count_presence(&m, stats, target);
                     }
                     return match reply.status.as_str() {
                         "ok" => Ok(conn),
@@ -492,6 +489,14 @@ fn presence_event<'s>(m: &WsMessage, stats: &'s Stats) -> Option<&'s AtomicU64> 
     }
 }
 
+/// Counts `m` if it is a presence frame; says whether it was.
+fn count_presence(m: &WsMessage, stats: &Stats, target: &Target) -> bool {
+    let Some(counter) = presence_event(m, stats) else { return false };
+    counter.fetch_add(1, Ordering::Relaxed);
+    stats.last_presence_ms.fetch_max(target.start.elapsed().as_millis() as u64, Ordering::Relaxed);
+    true
+}
+
 fn decode(m: &WsMessage) -> Option<ServerMessage> {
     match m {
         WsMessage::Text(t) => Serializer::V2.decode_server(Frame::Text(t)).ok(),
@@ -518,9 +523,7 @@ async fn hold(mut conn: Connection<TcpStream>, target: &Target, stats: &Stats, m
                 for m in received.drain(..) {
                     // Presence traffic of the demo's rooms is counted apart, by
                     // its event name only: a big room's states are large.
-                    if let Some(counter) = presence_event(&m, stats) {
-                        counter.fetch_add(1, Ordering::Relaxed);
-                        stats.last_presence_ms.fetch_max(target.start.elapsed().as_millis() as u64, Ordering::Relaxed);
+                    if count_presence(&m, stats, target) {
                         continue;
                     }
                     match decode(&m) {
