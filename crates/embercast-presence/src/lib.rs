@@ -341,13 +341,13 @@ impl Presence {
     /// channel receives the topic's diffs, so that list and diffs together
     /// miss nothing, when the topic's [diff window](PresenceBuilder::diff_window)
     /// closes: the joiners of one window share one serialized list. Called in
-    /// `join`, the topic's broadcasts to this client wait for the state, so
-    /// it never sees a `presence_diff` (or any other broadcast) first.
+    /// `join`, the topic's `presence_diff`s to this client wait for the
+    /// state, so it never sees one first; other broadcasts are not delayed.
     pub fn push_state(&self, socket: &mut ChannelSocket) {
         let presence = self.clone();
-        // Called in `join`: the topic's broadcasts wait for the state, so the
+        // Called in `join`: the topic's diffs wait for the state, so the
         // client sees no presence_diff before its presence_state.
-        let hold = socket.hold_broadcasts();
+        let hold = socket.hold_broadcasts(&["presence_diff"]);
         socket.after_join(move |socket| {
             let joiner = dispatch::Joiner { push: socket.push_handle(), hold };
             presence.shard(socket.topic()).1.request_state(socket.topic(), joiner);

@@ -33,9 +33,9 @@ pub struct ChannelSocket {
     subscriptions: Vec<Subscription>,
     /// This instance's own assigns, dropped when it ends.
     assigns: Assigns,
-    /// Set by [`ChannelSocket::hold_broadcasts`]: the fastlane stays closed
+    /// Set by [`ChannelSocket::hold_broadcasts`]: these events are kept back
     /// after the join reply until the hold is released.
-    pub(crate) hold: Option<BroadcastHold>,
+    pub(crate) hold: Option<(BroadcastHold, Box<[Box<str>]>)>,
 }
 
 /// What every channel of one connection shares.
@@ -120,20 +120,22 @@ impl ChannelSocket {
         self.joined
     }
 
-    /// During `join`: keeps the topic's broadcasts to this client back after
-    /// the join reply, until the returned hold is released or dropped; then
-    /// they follow, in order, whatever was pushed meanwhile. `None` outside
-    /// `join` or if a hold was already taken.
+    /// During `join`: keeps the topic's broadcasts of `events` to this
+    /// client back after the join reply, until the returned hold is released
+    /// or dropped; then they follow, in order, whatever was pushed meanwhile.
+    /// Other events are not delayed. `None` outside `join` or if a hold was
+    /// already taken.
     ///
     /// For a snapshot that must reach the client before any change to it
     /// (Presence's `presence_state` before any `presence_diff`): push the
-    /// snapshot, then release. Broadcasts wait meanwhile, so release soon.
-    pub fn hold_broadcasts(&mut self) -> Option<BroadcastHold> {
+    /// snapshot, then release.
+    pub fn hold_broadcasts(&mut self, events: &[&str]) -> Option<BroadcastHold> {
         if self.joined || self.hold.is_some() {
             return None;
         }
         let hold = Arc::new(HoldState::default());
-        self.hold = Some(BroadcastHold(hold.clone()));
+        let events = events.iter().map(|e| Box::from(*e)).collect();
+        self.hold = Some((BroadcastHold(hold.clone()), events));
         Some(BroadcastHold(hold))
     }
 
@@ -345,7 +347,7 @@ impl BroadcastHold {
 impl Drop for HoldState {
     fn drop(&mut self) {
         if let Some(f) = self.fastlane.get_mut().take().and_then(|f| f.upgrade()) {
-            f.open();
+            f.release_gate();
         }
     }
 }

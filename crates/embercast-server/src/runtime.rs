@@ -187,12 +187,16 @@ async fn join<C: Channel>(req: JoinRequest) -> Option<Live<C>> {
     // Subscribe before the join reply is written, so that a client that has
     // seen the reply misses nothing published after it; the fastlane holds
     // back what arrives until the reply is queued, so the reply still comes first.
+    let hold = socket.hold.take();
+    let gate = hold.as_ref().map(|(_, events)| Box::new(Gate { events: events.clone(), frames: Vec::new() }));
     let fastlane = Arc::new(Fastlane {
         outbox: outbox.clone(),
         mailbox: Arc::downgrade(&mailbox),
         intercept: C::INTERCEPT,
         held: parking_lot::Mutex::new(Some(Vec::new())),
         open: AtomicBool::new(false),
+        gated: AtomicBool::new(gate.is_some()),
+        gate: parking_lot::Mutex::new(gate),
         link,
     });
     let subscription = conn.pubsub.subscribe_as(id, &topic, fastlane.clone());
@@ -206,11 +210,11 @@ async fn join<C: Channel>(req: JoinRequest) -> Option<Live<C>> {
     if let Some(close) = after_reply {
         let _ = outbox.push_message(&close);
     }
-    match socket.hold.take() {
-        // The channel asked to keep broadcasts back until it has pushed something first.
-        Some(hold) => hold.attach(&fastlane),
-        None => fastlane.open(),
+    if let Some((hold, _)) = hold {
+        // The channel keeps some events back until it has pushed something first.
+        hold.attach(&fastlane);
     }
+    fastlane.open();
     tracing::debug!(%topic, "joined");
     if let Err(panic) = socket.finish_join() {
         tracing::error!(%topic, %panic, "channel crashed right after its join");
@@ -356,22 +360,66 @@ pub(crate) struct Fastlane {
     outbox: Arc<Outbox>,
     mailbox: Weak<Mailbox<ChannelMsg>>,
     intercept: &'static [&'static str],
-    /// Frames that arrived before the join reply was queued; `None` once open.
-    held: parking_lot::Mutex<Option<Vec<EncodedFrame>>>,
+    /// Frames that arrived before the join reply was queued, each with
+    /// whether its event is gated; `None` once open.
+    held: parking_lot::Mutex<Option<Vec<(bool, EncodedFrame)>>>,
     /// Set once `held` has been written: frames then go straight to the outbox.
     open: AtomicBool,
+    /// Whether `gate` may be set (saves its lock on every broadcast otherwise).
+    gated: AtomicBool,
+    /// Events kept back after the join until the channel's
+    /// [`BroadcastHold`](crate::BroadcastHold) is released.
+    gate: parking_lot::Mutex<Option<Box<Gate>>>,
     link: Arc<Link>,
+}
+
+/// Events held for a channel, and their frames so far.
+pub(crate) struct Gate {
+    events: Box<[Box<str>]>,
+    frames: Vec<EncodedFrame>,
 }
 
 impl Fastlane {
     /// Writes the frames held back during the join, behind the join reply,
     /// and lets later ones through directly.
-    pub(crate) fn open(&self) {
+    fn open(&self) {
         let mut held = self.held.lock();
-        for f in held.take().into_iter().flatten() {
+        for (gated, f) in held.take().into_iter().flatten() {
+            if gated {
+                if let Some(gate) = self.gate.lock().as_mut() {
+                    gate.frames.push(f);
+                    continue;
+                }
+            }
             self.outbox.push_frame(f);
         }
         self.open.store(true, Ordering::Release);
+    }
+
+    /// Whether `event` is kept back now; its frame goes to the gate if so.
+    fn gate_frame(&self, event: &str, frame: &EncodedFrame) -> bool {
+        if !self.gated.load(Ordering::Acquire) {
+            return false;
+        }
+        match self.gate.lock().as_mut() {
+            Some(gate) if gate.events.iter().any(|e| **e == *event) => {
+                gate.frames.push(frame.clone());
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Writes the gated frames and lets their events through from now on.
+    /// Under the gate's lock, so a gated event delivered meanwhile follows them.
+    pub(crate) fn release_gate(&self) {
+        let mut gate = self.gate.lock();
+        if let Some(g) = gate.take() {
+            for f in g.frames {
+                self.outbox.push_frame(f);
+            }
+        }
+        self.gated.store(false, Ordering::Release);
     }
 }
 
@@ -390,9 +438,14 @@ impl Subscriber for Fastlane {
             if !self.open.load(Ordering::Acquire) {
                 // Re-checked under the lock: `open` may have run meanwhile.
                 if let Some(held) = self.held.lock().as_mut() {
-                    held.push(frame.clone());
+                    let gated = self.gated.load(Ordering::Acquire)
+                        && self.gate.lock().as_ref().is_some_and(|g| g.events.iter().any(|e| **e == *broadcast.event));
+                    held.push((gated, frame.clone()));
                     return;
                 }
+            }
+            if self.gate_frame(&broadcast.event, frame) {
+                return;
             }
             self.outbox.push_frame(frame.clone());
         }

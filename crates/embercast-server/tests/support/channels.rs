@@ -85,7 +85,7 @@ impl Drop for Guard {
 /// `reply_binary` (join reply with these bytes), `guard` (assign a value
 /// that records its drop), `after_join_push` (push `after_join_push` with this
 /// body from [`ChannelSocket::after_join`]), `after_join_panic` (panic there),
-/// `hold` (hold broadcasts until the event `release`).
+/// `hold` (hold broadcasts of these events until the event `release`).
 pub struct Room {
     slow_terminate: bool,
     /// From `hold_broadcasts` (join payload key `hold`), until `release`.
@@ -131,7 +131,13 @@ impl Channel for Room {
         if p.get("send_self").is_some() {
             socket.send_self(Cmd::Push("after_join".into(), json!({"from": "handle_info"}).into()));
         }
-        let hold = if p.get("hold").is_some() { socket.hold_broadcasts() } else { None };
+        let hold = match p.get("hold") {
+            Some(Value::Array(events)) => {
+                let events: Vec<&str> = events.iter().filter_map(Value::as_str).collect();
+                socket.hold_broadcasts(&events)
+            }
+            _ => None,
+        };
         let room = Room { slow_terminate: p.get("slow_terminate").is_some(), hold };
         if let Some(bytes) = p.get("reply_binary") {
             let bytes: Vec<u8> = serde_json::from_value(bytes.clone()).expect("reply_binary: [u8]");
@@ -171,7 +177,7 @@ impl Channel for Room {
                 // A snapshot first, then the broadcasts held since the join.
                 socket.push("snapshot", p)?;
                 let hold = self.hold.take().expect("joined with hold");
-                assert!(socket.hold_broadcasts().is_none(), "no hold after the join");
+                assert!(socket.hold_broadcasts(&["x"]).is_none(), "no hold after the join");
                 hold.release();
                 Ok(Some(Reply::ok_empty()))
             }
