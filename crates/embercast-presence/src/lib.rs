@@ -39,8 +39,10 @@
 //!   code can track on behalf of anything with an [`Owner`] of its own.
 //! * Every meta gets a fresh `phx_ref`; an update also gets `phx_ref_prev`.
 //! * Diffs are broadcast as `presence_diff` on the topic, on each node from
-//!   its own replica; diffs queued together are folded into one broadcast per
-//!   topic, so a join storm in a big room does not cost N² frames.
+//!   its own replica. A topic's changes are collected for a short window that
+//!   grows with its audience ([`PresenceBuilder::diff_window`]) and go out as
+//!   one broadcast, and the joiners of a window share one `presence_state`, so
+//!   a join storm in a big room does not cost N² frames.
 //! * A [`fetch`](PresenceBuilder::fetch) hook enriches lists and diffs (once
 //!   per broadcast, not once per subscriber).
 //! * With a clustered [`PubSub`] the shards gossip over it (heartbeats with
