@@ -71,6 +71,9 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
         let Server { listener, app, header_timeout, max_connections, shutdown_timeout } = self;
         let open = Arc::new(Semaphore::new(max_connections));
+        // Tells every HTTP connection to stop: idle keep-alive ones close at
+        // once (browsers keep some open), requests in flight finish first.
+        let (stop, stopping) = tokio::sync::watch::channel(false);
         tokio::pin!(shutdown);
         let mut warned = false;
         loop {
@@ -100,19 +103,29 @@ impl Server {
                 req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
                 app.clone().oneshot(req)
             });
+            let mut stopping = stopping.clone();
             tokio::spawn(async move {
                 let conn = hyper::server::conn::http1::Builder::new()
                     .timer(TokioTimer::new())
                     .header_read_timeout(header_timeout)
                     .serve_connection(TokioIo::new(tcp), service)
                     .with_upgrades();
-                if let Err(e) = conn.await {
+                tokio::pin!(conn);
+                let ended = tokio::select! {
+                    ended = conn.as_mut() => ended,
+                    _ = stopped(&mut stopping) => {
+                        conn.as_mut().graceful_shutdown();
+                        conn.await
+                    }
+                };
+                if let Err(e) = ended {
                     tracing::debug!(?peer, error = %e, "HTTP connection ended with an error");
                 }
                 drop(permit);
             });
         }
         drop(listener);
+        let _ = stop.send(true);
         let all = u32::try_from(max_connections).unwrap_or(u32::MAX);
         if tokio::time::timeout(shutdown_timeout, open.acquire_many(all)).await.is_err() {
             tracing::warn!(
@@ -121,5 +134,15 @@ impl Server {
             );
         }
         Ok(())
+    }
+}
+
+/// Resolves once `stop` has been set (or its sender is gone).
+async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
+    loop {
+        let set = *stop.borrow_and_update();
+        if set || stop.changed().await.is_err() {
+            return;
+        }
     }
 }

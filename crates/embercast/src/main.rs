@@ -55,7 +55,7 @@ struct ServeArgs {
 }
 
 #[tokio::main]
-async fn main() -> std::io::Result<()> {
+async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("EMBERCAST_LOG")
@@ -64,9 +64,17 @@ async fn main() -> std::io::Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-    match Cli::parse().command {
+    let done = match Cli::parse().command {
         Command::Serve(args) => serve(args).await,
         Command::Bench(args) => bench::run(args).await,
+    };
+    match done {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // A sentence, not the error's debug form.
+            eprintln!("embercast: {e}");
+            std::process::ExitCode::FAILURE
+        }
     }
 }
 
@@ -84,9 +92,13 @@ async fn serve(args: ServeArgs) -> std::io::Result<()> {
         .nest("/socket", socket.router())
         .merge(api::router(pubsub, args.api_key))
         .merge(web::router());
-    let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
-        .await
-        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {}:{}: {e}", args.host, args.port)))?;
+    let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await.map_err(|e| {
+        let hint = match e.kind() {
+            std::io::ErrorKind::AddrInUse => " (pick another port with --port N; --port 0 picks a free one)",
+            _ => "",
+        };
+        std::io::Error::new(e.kind(), format!("cannot listen on {}:{}: {e}{hint}", args.host, args.port))
+    })?;
     let addr = listener.local_addr()?;
     // Tests and scripts wait for this exact line on stdout.
     println!("embercast listening on http://{addr}");
