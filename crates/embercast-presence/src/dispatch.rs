@@ -15,7 +15,7 @@
 //! and serialized once, when the window closes (after every one of them has
 //! subscribed), and each gets the same bytes with its own join_ref.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -64,7 +64,6 @@ impl Windows {
 
 /// What waits to be sent for one topic.
 struct Pending {
-    due: Instant,
     joins: Vec<PresenceEntry>,
     leaves: Vec<PresenceEntry>,
     /// `(key, phx_ref)` of every entry above.
@@ -80,6 +79,10 @@ struct Dispatcher {
     fetch: Option<Fetch>,
     windows: Windows,
     topics: HashMap<Arc<str>, Pending>,
+    /// When each pending topic is due, earliest first (a sequence number
+    /// keeps equal instants apart).
+    timers: BTreeMap<(Instant, u64), Arc<str>>,
+    seq: u64,
 }
 
 /// Turns one shard's work into broadcasts and pushes until the shard is gone.
@@ -90,9 +93,9 @@ pub(crate) async fn run(
     fetch: Option<Fetch>,
     windows: Windows,
 ) {
-    let mut d = Dispatcher { shard, pubsub, fetch, windows, topics: HashMap::new() };
+    let mut d = Dispatcher { shard, pubsub, fetch, windows, topics: HashMap::new(), timers: BTreeMap::new(), seq: 0 };
     loop {
-        let next = d.topics.values().map(|p| p.due).min();
+        let next = d.timers.first_key_value().map(|((due, _), _)| *due);
         tokio::select! {
             // What is due goes first, so a steady stream of work cannot hold it back.
             biased;
@@ -112,13 +115,12 @@ pub(crate) async fn run(
 
 impl Dispatcher {
     fn pending(&mut self, topic: &Arc<str>) -> &mut Pending {
-        let (windows, pubsub) = (self.windows, &self.pubsub);
-        self.topics.entry(topic.clone()).or_insert_with(|| Pending {
-            due: Instant::now() + windows.of(pubsub.subscriber_count(topic)),
-            joins: Vec::new(),
-            leaves: Vec::new(),
-            named: HashSet::new(),
-            joiners: Vec::new(),
+        let (windows, pubsub, timers, seq) = (self.windows, &self.pubsub, &mut self.timers, &mut self.seq);
+        self.topics.entry(topic.clone()).or_insert_with(|| {
+            let due = Instant::now() + windows.of(pubsub.subscriber_count(topic));
+            *seq += 1;
+            timers.insert((due, *seq), topic.clone());
+            Pending { joins: Vec::new(), leaves: Vec::new(), named: HashSet::new(), joiners: Vec::new() }
         })
     }
 
@@ -180,9 +182,13 @@ impl Dispatcher {
     /// Sends what is due by `now` (everything if `None`): each topic's
     /// joiners get one shared list, then the topic gets its diff.
     fn send_due(&mut self, now: Option<Instant>) {
-        let due: Vec<Arc<str>> =
-            self.topics.iter().filter(|(_, p)| now.is_none_or(|now| p.due <= now)).map(|(t, _)| t.clone()).collect();
-        for topic in due {
+        let later = match now {
+            // Everything due by `now`: split off what is after it.
+            Some(now) => self.timers.split_off(&(now, u64::MAX)),
+            None => BTreeMap::new(),
+        };
+        let due = std::mem::replace(&mut self.timers, later);
+        for topic in due.into_values() {
             self.broadcast(&topic);
             if let Some(p) = self.topics.remove(&topic) {
                 self.push_states(&topic, p.joiners);
