@@ -26,6 +26,13 @@ async fn index() -> Html<&'static str> {
     Html(include_str!("index.html"))
 }
 
+/// The token of an `Authorization: Bearer <token>` value; the scheme's case
+/// does not matter (RFC 9110 §11.1).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
 fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
 }
@@ -34,12 +41,12 @@ fn error(status: StatusCode, message: &str) -> Response {
 async fn broadcast(State(api): State<Api>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
     if let Some(key) = &api.api_key {
         let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        if given.and_then(|g| g.strip_prefix("Bearer ")) != Some(key.as_str()) {
+        if given.and_then(bearer_token) != Some(key.as_str()) {
             return error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
         }
     }
     let Ok(Value::Object(mut body)) = serde_json::from_slice::<Value>(&body) else {
-        return error(StatusCode::BAD_REQUEST, "body must be a JSON object with topic, event and payload");
+        return error(StatusCode::BAD_REQUEST, "body must be a JSON object with topic, event and (optionally) payload");
     };
     let (Some(Value::String(topic)), Some(Value::String(event))) = (body.remove("topic"), body.remove("event")) else {
         return error(StatusCode::BAD_REQUEST, "topic and event must be strings");
@@ -51,5 +58,19 @@ async fn broadcast(State(api): State<Api>, headers: HeaderMap, body: axum::body:
     match api.pubsub.broadcast(&topic, &event, payload) {
         Ok(()) => (StatusCode::ACCEPTED, Json(json!({"status": "ok"}))).into_response(),
         Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_token;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        assert_eq!(bearer_token("Bearer k1"), Some("k1"));
+        assert_eq!(bearer_token("bearer k1"), Some("k1"));
+        assert_eq!(bearer_token("BEARER  k1 "), Some("k1"));
+        assert_eq!(bearer_token("Basic k1"), None);
+        assert_eq!(bearer_token("Bearerk1"), None);
     }
 }

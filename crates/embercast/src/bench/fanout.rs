@@ -47,6 +47,10 @@ pub struct FanoutArgs {
     /// How long to wait for the last deliveries after the last broadcast, in seconds.
     #[arg(long, default_value_t = 10)]
     settle_secs: u64,
+    /// The server's API key (`embercast serve --api-key`), sent as a bearer
+    /// token with each HTTP broadcast.
+    #[arg(long, env = "EMBERCAST_API_KEY")]
+    api_key: Option<String>,
 }
 
 pub async fn run(a: FanoutArgs) -> io::Result<()> {
@@ -67,6 +71,7 @@ pub async fn run(a: FanoutArgs) -> io::Result<()> {
             proto: s.args.proto,
             topic: s.args.topic.clone(),
             event: a.event.clone(),
+            api_key: a.api_key.clone(),
         },
         Via::Channel => Publisher::channel(&s.target.url, &s.args.topic, &a.event).await?,
     };

@@ -19,7 +19,16 @@ const PUBLISH_TIMEOUT: Duration = Duration::from_secs(10);
 /// How broadcasts reach the server.
 pub enum Publisher {
     /// One HTTP request per broadcast, each on a new connection.
-    Http { server: SocketAddr, host: String, path: &'static str, proto: Proto, topic: String, event: String },
+    Http {
+        server: SocketAddr,
+        host: String,
+        path: &'static str,
+        proto: Proto,
+        topic: String,
+        event: String,
+        /// Sent as `Authorization: Bearer <key>`.
+        api_key: Option<String>,
+    },
     /// A joined channel; each broadcast is a push of `event` with `{"body": payload}`.
     Channel { socket: Socket, channel: Channel, event: String },
 }
@@ -36,12 +45,14 @@ impl Publisher {
     /// Publishes one broadcast of `payload`.
     pub async fn publish(&self, payload: Value) -> io::Result<()> {
         match self {
-            Publisher::Http { server, host, path, proto, topic, event } => {
+            Publisher::Http { server, host, path, proto, topic, event, api_key } => {
                 let body = match proto {
                     Proto::Phoenix => json!({ "topic": topic, "event": event, "payload": payload }),
                     Proto::Socketio => json!({ "event": event, "data": payload }),
                 };
-                let status = tokio::time::timeout(PUBLISH_TIMEOUT, post_json(*server, host, path, &body.to_string()))
+                let body = body.to_string();
+                let post = post_json(*server, host, path, api_key.as_deref(), &body);
+                let status = tokio::time::timeout(PUBLISH_TIMEOUT, post)
                     .await
                     .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "broadcast request timed out"))??;
                 if (200..300).contains(&status) {
@@ -67,12 +78,13 @@ impl Publisher {
 }
 
 /// `POST path` with a JSON body over HTTP/1.1 (`Connection: close`); the status code.
-async fn post_json(server: SocketAddr, host: &str, path: &str, body: &str) -> io::Result<u16> {
+async fn post_json(server: SocketAddr, host: &str, path: &str, key: Option<&str>, body: &str) -> io::Result<u16> {
     let mut stream = TcpStream::connect(server).await?;
     stream.set_nodelay(true)?;
+    let auth = key.map_or_else(String::new, |k| format!("Authorization: Bearer {k}\r\n"));
     let request = format!(
         "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n{body}",
+         {auth}Connection: close\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).await?;
