@@ -4,6 +4,10 @@ use std::sync::Arc;
 
 use crate::runtime::ChannelFactory;
 
+/// Topics for node-to-node traffic on the PubSub (the presence tracker's
+/// gossip): no channel route matches them.
+pub(crate) const INTERNAL_TOPIC_PREFIX: &str = "phx_presence:";
+
 /// The routes of one socket, in declaration order.
 #[derive(Default, Clone)]
 pub(crate) struct Router {
@@ -41,12 +45,16 @@ impl Router {
         self.routes.push((Pattern::parse(pattern), factory));
     }
 
+    /// The route of `topic`. Internal topics never have one: a client must not
+    /// subscribe to the presence tracker's gossip, even through a catch-all route.
     pub(crate) fn route(&self, topic: &str) -> Option<&Arc<dyn ChannelFactory>> {
-        self.routes.iter().find(|(p, _)| p.matches(topic)).map(|(_, f)| f)
+        self.index(topic).map(|i| &self.routes[i].1)
     }
 
-    #[cfg(test)]
     fn index(&self, topic: &str) -> Option<usize> {
+        if topic.starts_with(INTERNAL_TOPIC_PREFIX) {
+            return None;
+        }
         self.routes.iter().position(|(p, _)| p.matches(topic))
     }
 }
@@ -75,6 +83,16 @@ mod tests {
         assert_eq!(r.index("system"), Some(2));
         assert_eq!(r.index("system:1"), None);
         assert_eq!(r.index("fo"), None);
+    }
+
+    #[test]
+    fn internal_topics_match_no_route_not_even_a_catch_all() {
+        let mut r = Router::default();
+        r.add("*", Arc::new(Nop));
+        assert_eq!(r.index("room:1"), Some(0));
+        assert_eq!(r.index("phx_presence:presence_shard0"), None);
+        assert_eq!(r.index("phx_presence:"), None);
+        assert_eq!(r.index("phx_presenc"), Some(0));
     }
 
     #[test]

@@ -170,7 +170,8 @@ impl Socket {
     }
 
     /// Routes topics matching `pattern` (exact, or a prefix ending in `*`) to
-    /// channel `C`. The first matching route wins.
+    /// channel `C`. The first matching route wins. Topics starting with
+    /// `phx_presence:` carry the presence tracker's gossip and match no route.
     pub fn channel<C: Channel>(mut self, pattern: &str) -> Self {
         self.router.add(pattern, Arc::new(Factory::<C>::new()));
         self
