@@ -1,55 +1,17 @@
 //! `embercast bench fanout` against a real `embercast serve`: every
 //! broadcast reaches every subscriber, and the JSON report says so.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+mod support;
+
+use std::process::{Command, Output};
 
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_embercast");
-
-/// An `embercast serve --port 0`, stopped when dropped.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    fn start() -> Server {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--port", "0"])
-            .env("EMBERCAST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("embercast serve starts");
-        let stdout = child.stdout.take().expect("piped");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(addr) = line.strip_prefix("embercast listening on ") {
-                    let _ = tx.send(addr.to_owned());
-                }
-            }
-        });
-        let url = rx.recv_timeout(Duration::from_secs(30)).expect("the server prints its address");
-        Server { child, url }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::{Served, BIN};
 
 /// Runs `embercast bench fanout` with `extra` arguments; returns the JSON line.
-fn fanout(server: &Server, extra: &[&str]) -> Value {
-    let pid = server.child.id().to_string();
-    let mut args = vec!["bench", "fanout", "--url", &server.url, "--server-pid", &pid, "--max-secs", "60"];
+fn fanout(server: &Served, extra: &[&str]) -> Value {
+    let (pid, url) = (server.child.id().to_string(), server.url());
+    let mut args = vec!["bench", "fanout", "--url", &url, "--server-pid", &pid, "--max-secs", "60"];
     args.extend_from_slice(extra);
     let Output { status, stdout, stderr } = Command::new(BIN).args(&args).output().expect("bench runs");
     let stdout = String::from_utf8_lossy(&stdout);
@@ -60,7 +22,7 @@ fn fanout(server: &Server, extra: &[&str]) -> Value {
 
 #[test]
 fn every_subscriber_gets_every_broadcast() {
-    let server = Server::start();
+    let server = Served::start();
     let r = fanout(&server, &["-n", "50", "--broadcasts", "4", "--interval-ms", "20"]);
     assert_eq!(r["bench"], "fanout");
     assert_eq!(r["proto"], "phoenix");
@@ -78,7 +40,7 @@ fn every_subscriber_gets_every_broadcast() {
 
 #[test]
 fn worker_processes_add_up() {
-    let server = Server::start();
+    let server = Served::start();
     let r = fanout(&server, &["-n", "30", "--processes", "2", "--broadcasts", "2", "--interval-ms", "20"]);
     assert_eq!(r["processes"], 2);
     assert_eq!(r["joined"], 30);

@@ -3,76 +3,34 @@
 //! as a browser would) and the TypeScript declarations, with the right
 //! content types. A browser refuses an ES module served with another type.
 
+mod support;
+
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::time::Duration;
+
+use support::Served;
 
 const DEADLINE: Duration = Duration::from_secs(20);
 
-/// The server process, killed when the test ends however it ends.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Server {
-    fn start() -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_embercast"))
-            .args(["serve", "--port", "0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start embercast serve");
-        let stdout = child.stdout.take().expect("stdout");
-        // Read the "listening" line on a thread so a server that never prints
-        // it fails the test at the deadline instead of hanging it.
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { return };
-                if let Some(addr) = line.strip_prefix("embercast listening on http://") {
-                    let _ = tx.send(addr.trim().to_owned());
-                }
-            }
-        });
-        let addr = match rx.recv_timeout(DEADLINE) {
-            Ok(addr) => addr.parse().expect("a socket address"),
-            Err(_) => {
-                let _ = child.kill();
-                panic!("embercast serve did not print its listening line within {DEADLINE:?}");
-            }
-        };
-        Server { child, addr }
-    }
-
-    /// `GET path` over a fresh connection: (status, content-type, body).
-    fn get(&self, path: &str) -> (u16, String, String) {
-        let mut stream = TcpStream::connect_timeout(&self.addr, DEADLINE).expect("connect");
-        stream.set_read_timeout(Some(DEADLINE)).expect("read timeout");
-        write!(stream, "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", self.addr).expect("request");
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).expect("response");
-        let raw = String::from_utf8(raw).expect("UTF-8 response");
-        let (head, body) = raw.split_once("\r\n\r\n").expect("a header block");
-        let mut lines = head.lines();
-        let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).expect("status");
-        let content_type = lines
-            .filter_map(|l| l.split_once(':'))
-            .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
-            .map(|(_, value)| value.trim().to_owned())
-            .unwrap_or_default();
-        (status, content_type, body.to_owned())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `GET path` over a fresh connection: (status, content-type, body).
+fn get(server: &Served, path: &str) -> (u16, String, String) {
+    let mut stream = TcpStream::connect_timeout(&server.addr, DEADLINE).expect("connect");
+    stream.set_read_timeout(Some(DEADLINE)).expect("read timeout");
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", server.addr).expect("request");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("response");
+    let raw = String::from_utf8(raw).expect("UTF-8 response");
+    let (head, body) = raw.split_once("\r\n\r\n").expect("a header block");
+    let mut lines = head.lines();
+    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).expect("status");
+    let content_type = lines
+        .filter_map(|l| l.split_once(':'))
+        .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+        .map(|(_, value)| value.trim().to_owned())
+        .unwrap_or_default();
+    (status, content_type, body.to_owned())
 }
 
 /// The relative module specifiers of `import … from "./x.js"` and
@@ -94,14 +52,14 @@ fn relative_imports(source: &str) -> Vec<String> {
 
 #[test]
 fn serves_the_client_and_every_module_it_imports() {
-    let server = Server::start();
+    let server = Served::start();
     let mut seen = BTreeSet::new();
     let mut queue = vec!["embercast.js".to_owned()];
     while let Some(module) = queue.pop() {
         if !seen.insert(module.clone()) {
             continue;
         }
-        let (status, content_type, body) = server.get(&format!("/js/{module}"));
+        let (status, content_type, body) = get(&server, &format!("/js/{module}"));
         assert_eq!(status, 200, "/js/{module}");
         assert_eq!(content_type, "text/javascript; charset=utf-8", "/js/{module}");
         assert!(!body.is_empty(), "/js/{module} is empty");
@@ -116,8 +74,8 @@ fn serves_the_client_and_every_module_it_imports() {
 
 #[test]
 fn serves_the_type_declarations() {
-    let server = Server::start();
-    let (status, content_type, body) = server.get("/js/embercast.d.ts");
+    let server = Served::start();
+    let (status, content_type, body) = get(&server, "/js/embercast.d.ts");
     assert_eq!(status, 200);
     assert_eq!(content_type, "application/typescript; charset=utf-8");
     assert!(body.contains("class Socket"), "embercast.d.ts declares Socket");
@@ -125,17 +83,17 @@ fn serves_the_type_declarations() {
 
 #[test]
 fn unknown_files_are_not_found() {
-    let server = Server::start();
+    let server = Served::start();
     for path in ["/js/nope.js", "/js/..%2FCargo.toml", "/js/"] {
-        let (status, _, _) = server.get(path);
+        let (status, _, _) = get(&server, path);
         assert_eq!(status, 404, "{path}");
     }
 }
 
 #[test]
 fn the_page_loads_the_embedded_client() {
-    let server = Server::start();
-    let (status, content_type, body) = server.get("/");
+    let server = Served::start();
+    let (status, content_type, body) = get(&server, "/");
     assert_eq!(status, 200);
     assert!(content_type.starts_with("text/html"), "{content_type}");
     assert!(body.contains(r#"from "/js/embercast.js""#), "the page imports /js/embercast.js");
