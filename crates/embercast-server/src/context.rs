@@ -168,13 +168,7 @@ impl ChannelSocket {
     ///
     /// V2 needs a JSON object or bytes; V1 any JSON value.
     pub fn push(&mut self, event: &str, payload: impl Into<Payload>) -> Result<(), PushError> {
-        let msg = Message {
-            join_ref: self.join_ref.clone(),
-            r#ref: None,
-            topic: self.topic.to_string(),
-            event: event.to_owned(),
-            payload: payload.into(),
-        };
+        let msg = push_message(self.join_ref.clone(), &self.topic, event, payload.into());
         if !self.joined {
             // Validate now so the error reaches the caller, send after the join reply.
             self.conn.outbox.encode_push(&msg)?;
@@ -365,13 +359,7 @@ impl PushHandle {
     /// Pushes `[join_ref, null, topic, event, payload]`, as [`ChannelSocket::push`] does.
     pub fn push(&self, event: &str, payload: impl Into<Payload>) -> Result<(), PushError> {
         let Some(outbox) = self.outbox.upgrade() else { return Ok(()) };
-        outbox.push_message(&Message {
-            join_ref: self.join_ref.clone(),
-            r#ref: None,
-            topic: self.topic.to_string(),
-            event: event.to_owned(),
-            payload: payload.into(),
-        })
+        outbox.push_message(&push_message(self.join_ref.clone(), &self.topic, event, payload.into()))
     }
 
     /// Pushes a JSON object serialized once for many clients: only the frame
@@ -381,6 +369,11 @@ impl PushHandle {
         let frame = outbox.serializer().encode_push_text(self.join_ref.as_ref(), &self.topic, event, payload);
         outbox.push_frame(frame);
     }
+}
+
+/// A server push to a channel's client: `[join_ref, null, topic, event, payload]`.
+fn push_message(join_ref: Option<Ref>, topic: &str, event: &str, payload: Payload) -> Message {
+    Message { join_ref, r#ref: None, topic: topic.to_owned(), event: event.to_owned(), payload }
 }
 
 /// Sends messages to a channel's `handle_info` from anywhere.

@@ -379,6 +379,12 @@ pub(crate) struct Gate {
     frames: Vec<EncodedFrame>,
 }
 
+impl Gate {
+    fn holds(&self, event: &str) -> bool {
+        self.events.iter().any(|e| **e == *event)
+    }
+}
+
 impl Fastlane {
     /// Writes the frames held back during the join, behind the join reply,
     /// and lets later ones through directly.
@@ -402,7 +408,7 @@ impl Fastlane {
             return false;
         }
         match self.gate.lock().as_mut() {
-            Some(gate) if gate.events.iter().any(|e| **e == *event) => {
+            Some(gate) if gate.holds(event) => {
                 gate.frames.push(frame.clone());
                 true
             }
@@ -439,7 +445,7 @@ impl Subscriber for Fastlane {
                 // Re-checked under the lock: `open` may have run meanwhile.
                 if let Some(held) = self.held.lock().as_mut() {
                     let gated = self.gated.load(Ordering::Acquire)
-                        && self.gate.lock().as_ref().is_some_and(|g| g.events.iter().any(|e| **e == *broadcast.event));
+                        && self.gate.lock().as_ref().is_some_and(|g| g.holds(&broadcast.event));
                     held.push((gated, frame.clone()));
                     return;
                 }

@@ -73,7 +73,7 @@ impl Server {
         let open = Arc::new(Semaphore::new(max_connections));
         // Tells every HTTP connection to stop: idle keep-alive ones close at
         // once (browsers keep some open), requests in flight finish first.
-        let (stop, stopping) = tokio::sync::watch::channel(false);
+        let (stop, stopping) = tokio::sync::watch::channel(());
         tokio::pin!(shutdown);
         let mut warned = false;
         loop {
@@ -113,7 +113,8 @@ impl Server {
                 tokio::pin!(conn);
                 let ended = tokio::select! {
                     ended = conn.as_mut() => ended,
-                    _ = stopped(&mut stopping) => {
+                    // Resolves at once if the stop was sent before this first poll.
+                    _ = stopping.changed() => {
                         conn.as_mut().graceful_shutdown();
                         conn.await
                     }
@@ -125,7 +126,7 @@ impl Server {
             });
         }
         drop(listener);
-        let _ = stop.send(true);
+        let _ = stop.send(());
         let all = u32::try_from(max_connections).unwrap_or(u32::MAX);
         if tokio::time::timeout(shutdown_timeout, open.acquire_many(all)).await.is_err() {
             tracing::warn!(
@@ -134,15 +135,5 @@ impl Server {
             );
         }
         Ok(())
-    }
-}
-
-/// Resolves once `stop` has been set (or its sender is gone).
-async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
-    loop {
-        let set = *stop.borrow_and_update();
-        if set || stop.changed().await.is_err() {
-            return;
-        }
     }
 }
