@@ -94,12 +94,19 @@ pub(crate) async fn run(
     windows: Windows,
 ) {
     let mut d = Dispatcher { shard, pubsub, fetch, windows, topics: HashMap::new(), timers: BTreeMap::new(), seq: 0 };
+    // One timer, moved to the earliest due topic when that changes (not a
+    // new timer for every message).
+    let timer = tokio::time::sleep_until(Instant::now());
+    tokio::pin!(timer);
     loop {
         let next = d.timers.first_key_value().map(|((due, _), _)| *due);
+        if let Some(next) = next.filter(|next| *next != timer.deadline()) {
+            timer.as_mut().reset(next);
+        }
         tokio::select! {
             // What is due goes first, so a steady stream of work cannot hold it back.
             biased;
-            _ = tokio::time::sleep_until(next.unwrap_or_else(Instant::now)), if next.is_some() => {
+            _ = &mut timer, if next.is_some() => {
                 d.send_due(Some(Instant::now()));
             }
             w = work.recv() => match w {
@@ -156,18 +163,16 @@ impl Dispatcher {
         }
     }
 
-    /// Broadcasts the topic's pending changes, if any, now. The channels
-    /// waiting for their `presence_state` get it first (it already includes
-    /// these changes), so they do not see a diff before their state.
+    /// Broadcasts the topic's pending changes, if any, now. Channels still
+    /// waiting for their `presence_state` get it when the window closes; the
+    /// hold on their diffs keeps this one behind it.
     fn broadcast(&mut self, topic: &str) {
         let Some(p) = self.topics.get_mut(topic) else { return };
         if p.joins.is_empty() && p.leaves.is_empty() {
             return;
         }
-        let joiners = std::mem::take(&mut p.joiners);
         let (joins, leaves) = (std::mem::take(&mut p.joins), std::mem::take(&mut p.leaves));
         p.named.clear();
-        self.push_states(topic, joiners);
         // Nobody on this node listens: skip the grouping, fetch and encoding.
         // (A subscriber arriving just after this check is like one arriving
         // just after the broadcast; its presence_state covers the change.)
@@ -179,8 +184,8 @@ impl Dispatcher {
         self.pubsub.local_broadcast(&b);
     }
 
-    /// Sends what is due by `now` (everything if `None`): each topic's
-    /// joiners get one shared list, then the topic gets its diff.
+    /// Sends what is due by `now` (everything if `None`): each topic's diff,
+    /// then one shared list for its joiners.
     fn send_due(&mut self, now: Option<Instant>) {
         let later = match now {
             // Everything due by `now`: split off what is after it.

@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use embercast_server::{Broadcast, FrameCache, Payload, PubSub, Subscriber};
-
-use crate::dispatch::{Joiner, Work};
 use embercast_tracker::{Destination, Diff, Gossip, Outgoing, Output, Shard};
 use parking_lot::RwLock;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
+
+use crate::dispatch::{Joiner, Work};
 
 /// The event name of gossip on a shard group's topic.
 const GOSSIP_EVENT: &str = "gossip";
