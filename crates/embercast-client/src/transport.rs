@@ -82,18 +82,11 @@ async fn connect_from(addr: SocketAddr, options: &Options) -> io::Result<TcpStre
 /// The upgrade request's head.
 fn request(options: &Options, key: &str) -> String {
     let target = options.endpoint.request_target(&options.params, options.serializer.vsn());
-    let mut head = format!(
-        "GET {target} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n",
-        options.endpoint.host
-    );
-    if let Some(token) = &options.auth_token {
-        // Despite its name, phoenix.js uses the standard alphabet, unpadded.
-        let encoded = base64::engine::general_purpose::STANDARD_NO_PAD.encode(token);
-        head.push_str(&format!("Sec-WebSocket-Protocol: phoenix, {AUTH_TOKEN_PREFIX}{encoded}\r\n"));
-    }
-    head.push_str("\r\n");
-    head
+    // Despite its name, phoenix.js uses the standard alphabet, unpadded.
+    let protocols = options.auth_token.as_ref().map(|token| {
+        format!("phoenix, {AUTH_TOKEN_PREFIX}{}", base64::engine::general_purpose::STANDARD_NO_PAD.encode(token))
+    });
+    handshake::client_request(&target, &options.endpoint.host, key, protocols.as_deref())
 }
 
 async fn upgrade(mut stream: TcpStream, options: &Options, rng: &mut Rng) -> Result<Connection<TcpStream>, OpenError> {
@@ -142,18 +135,7 @@ async fn read_head(stream: &mut TcpStream) -> Result<Vec<u8>, OpenError> {
 /// that the server chose the `phoenix` subprotocol (a browser aborts otherwise).
 fn check_response(head: &[u8], key: &str, offered_protocols: bool) -> Result<(), String> {
     let text = std::str::from_utf8(head).map_err(|_| "response head is not UTF-8".to_owned())?;
-    let mut lines = text.split("\r\n");
-    let status = lines.next().unwrap_or_default();
-    if !status.starts_with("HTTP/1.1 101 ") && status != "HTTP/1.1 101" {
-        return Err(format!("answered {status:?}"));
-    }
-    let headers: Vec<(&str, &str)> =
-        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim(), v.trim())).collect();
-    let header = |name: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| *v);
-    if header("sec-websocket-accept") != Some(handshake::accept_key(key.as_bytes()).as_str()) {
-        return Err("missing or wrong sec-websocket-accept".into());
-    }
-    match (offered_protocols, header("sec-websocket-protocol")) {
+    match (offered_protocols, handshake::check_response(text, key)?) {
         (true, Some("phoenix")) | (false, None) => Ok(()),
         (true, other) => Err(format!("subprotocol {other:?} chosen, expected \"phoenix\"")),
         (false, Some(p)) => Err(format!("subprotocol {p:?} chosen, none offered")),

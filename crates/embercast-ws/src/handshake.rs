@@ -75,6 +75,39 @@ pub fn offered_protocols(headers: &HeaderMap) -> impl Iterator<Item = &str> {
         .filter(|p| !p.is_empty())
 }
 
+/// A client's upgrade request head for `GET target` on `host` with `key`,
+/// offering `protocols` (a `Sec-WebSocket-Protocol` value) if given; ends
+/// with the blank line.
+pub fn client_request(target: &str, host: &str, key: &str, protocols: Option<&str>) -> String {
+    let mut head = format!(
+        "GET {target} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+    );
+    if let Some(protocols) = protocols {
+        head.push_str(&format!("Sec-WebSocket-Protocol: {protocols}\r\n"));
+    }
+    head.push_str("\r\n");
+    head
+}
+
+/// Checks a server's answer to [`client_request`] (its head, with or without
+/// the blank line): status 101 and the `Sec-WebSocket-Accept` of `key`.
+/// Returns the subprotocol the server chose, if any; `Err` says what is wrong.
+pub fn check_response<'a>(head: &'a str, key: &str) -> Result<Option<&'a str>, String> {
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap_or_default();
+    if !status.starts_with("HTTP/1.1 101 ") && status != "HTTP/1.1 101" {
+        return Err(format!("upgrade answered {status:?}"));
+    }
+    let headers: Vec<(&str, &str)> =
+        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim(), v.trim())).collect();
+    let header = |name: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| *v);
+    if header("sec-websocket-accept") != Some(accept_key(key.as_bytes()).as_str()) {
+        return Err("missing or wrong sec-websocket-accept".into());
+    }
+    Ok(header("sec-websocket-protocol"))
+}
+
 fn has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
     headers
         .get_all(name)
@@ -91,6 +124,21 @@ mod tests {
     #[test]
     fn rfc_example_accept_key() {
         assert_eq!(accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    }
+
+    #[test]
+    fn client_side_request_and_response() {
+        let key = "dGhlIHNhbXBsZSBub25jZQ==";
+        let req = client_request("/socket/websocket?vsn=2.0.0", "h:1", key, Some("phoenix, x"));
+        assert!(req.starts_with("GET /socket/websocket?vsn=2.0.0 HTTP/1.1\r\nHost: h:1\r\n"), "{req}");
+        assert!(req.ends_with("Sec-WebSocket-Protocol: phoenix, x\r\n\r\n"), "{req}");
+        assert!(!client_request("/", "h", key, None).contains("Protocol"));
+        let ok = "HTTP/1.1 101 Switching Protocols\r\nsec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+        assert_eq!(check_response(ok, key), Ok(None));
+        let chosen = ok.replace("\r\n\r\n", "\r\nSec-WebSocket-Protocol: phoenix\r\n\r\n");
+        assert_eq!(check_response(&chosen, key), Ok(Some("phoenix")));
+        assert!(check_response("HTTP/1.1 403 Forbidden\r\n\r\n", key).unwrap_err().contains("403"));
+        assert!(check_response(ok, "other").is_err());
     }
 
     #[test]

@@ -424,11 +424,7 @@ async fn open_and_join(i: usize, target: &Target, stats: &Stats) -> Setup<Connec
 async fn upgrade(mut stream: TcpStream, target: &Target) -> Setup<TcpStream> {
     let upgrade_err = |e: String| (Failure::Upgrade, e);
     let key = client_key();
-    let request = format!(
-        "GET {} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        target.path_and_query, target.host
-    );
+    let request = handshake::client_request(&target.path_and_query, &target.host, &key, None);
     stream.write_all(request.as_bytes()).await.map_err(|e| upgrade_err(e.to_string()))?;
     // Heap, not stack: a buffer held across an await would enlarge every held task.
     let mut head = Vec::with_capacity(512);
@@ -449,17 +445,8 @@ async fn upgrade(mut stream: TcpStream, target: &Target) -> Setup<TcpStream> {
         return Err(upgrade_err("unexpected bytes after the 101 response".into()));
     }
     let text = String::from_utf8_lossy(&head[..end]);
-    let mut lines = text.split("\r\n");
-    let status = lines.next().unwrap_or_default();
-    if !status.starts_with("HTTP/1.1 101") {
-        return Err(upgrade_err(format!("answered {status:?}")));
-    }
-    let expected = handshake::accept_key(key.as_bytes());
-    let accept = lines.filter_map(|l| l.split_once(':')).find(|(k, _)| k.eq_ignore_ascii_case("sec-websocket-accept"));
-    match accept {
-        Some((_, v)) if v.trim() == expected => Ok(stream),
-        _ => Err(upgrade_err("missing or wrong sec-websocket-accept".into())),
-    }
+    handshake::check_response(&text, &key).map_err(upgrade_err)?;
+    Ok(stream)
 }
 
 /// A fresh `Sec-WebSocket-Key`: 16 bytes that need only be unpredictable

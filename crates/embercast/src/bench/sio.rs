@@ -42,11 +42,7 @@ impl SioConn {
         let stream = socket.connect(server).await?;
         stream.set_nodelay(true)?;
         let mut conn = SioConn { stream, decoder: Decoder::new(Role::Client, MAX_MESSAGE) };
-        let request = format!(
-            "GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        );
-        conn.stream.write_all(request.as_bytes()).await?;
+        conn.stream.write_all(handshake::client_request(path, host, KEY, None).as_bytes()).await?;
         let mut packets = conn.read_head().await?;
         let mut connect_sent = false;
         loop {
@@ -156,18 +152,5 @@ impl SioConn {
 
 fn check_head(head: &[u8]) -> io::Result<()> {
     let text = std::str::from_utf8(head).map_err(|_| invalid("response head is not UTF-8"))?;
-    let mut lines = text.split("\r\n");
-    let status = lines.next().unwrap_or_default();
-    if !status.starts_with("HTTP/1.1 101") {
-        return Err(invalid(format!("upgrade answered {status:?}")));
-    }
-    let expected = handshake::accept_key(KEY.as_bytes());
-    let accepted = lines
-        .filter_map(|l| l.split_once(':'))
-        .any(|(k, v)| k.trim().eq_ignore_ascii_case("sec-websocket-accept") && v.trim() == expected);
-    if accepted {
-        Ok(())
-    } else {
-        Err(invalid("missing or wrong sec-websocket-accept"))
-    }
+    handshake::check_response(text, KEY).map(drop).map_err(invalid)
 }
