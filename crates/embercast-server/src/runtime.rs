@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Weak};
 
 use embercast_protocol::{Broadcast, EncodedFrame, Message, Payload, Ref, Reply as WireReply};
@@ -194,8 +194,7 @@ async fn join<C: Channel>(req: JoinRequest) -> Option<Live<C>> {
         mailbox: Arc::downgrade(&mailbox),
         intercept: C::INTERCEPT,
         held: parking_lot::Mutex::new(Some(Vec::new())),
-        open: AtomicBool::new(false),
-        gated: AtomicBool::new(gate.is_some()),
+        state: AtomicU8::new(if gate.is_some() { GATED } else { 0 }),
         gate: parking_lot::Mutex::new(gate),
         link,
     });
@@ -363,15 +362,20 @@ pub(crate) struct Fastlane {
     /// Frames that arrived before the join reply was queued, each with
     /// whether its event is gated; `None` once open.
     held: parking_lot::Mutex<Option<Vec<(bool, EncodedFrame)>>>,
-    /// Set once `held` has been written: frames then go straight to the outbox.
-    open: AtomicBool,
-    /// Whether `gate` may be set (saves its lock on every broadcast otherwise).
-    gated: AtomicBool,
+    /// [`OPEN`] once `held` has been written (frames then go straight to the
+    /// outbox), [`GATED`] while `gate` may be set: one load per broadcast
+    /// tells the common case (open, no gate) from the others.
+    state: AtomicU8,
     /// Events kept back after the join until the channel's
     /// [`BroadcastHold`](crate::BroadcastHold) is released.
     gate: parking_lot::Mutex<Option<Box<Gate>>>,
     link: Arc<Link>,
 }
+
+/// [`Fastlane::state`]: the join reply is queued and held frames written.
+const OPEN: u8 = 1;
+/// [`Fastlane::state`]: a [`Gate`] may hold some events back.
+const GATED: u8 = 2;
 
 /// Events held for a channel, and their frames so far.
 pub(crate) struct Gate {
@@ -399,14 +403,11 @@ impl Fastlane {
             }
             self.outbox.push_frame(f);
         }
-        self.open.store(true, Ordering::Release);
+        self.state.fetch_or(OPEN, Ordering::Release);
     }
 
     /// Whether `event` is kept back now; its frame goes to the gate if so.
     fn gate_frame(&self, event: &str, frame: &EncodedFrame) -> bool {
-        if !self.gated.load(Ordering::Acquire) {
-            return false;
-        }
         match self.gate.lock().as_mut() {
             Some(gate) if gate.holds(event) => {
                 gate.frames.push(frame.clone());
@@ -425,7 +426,7 @@ impl Fastlane {
                 self.outbox.push_frame(f);
             }
         }
-        self.gated.store(false, Ordering::Release);
+        self.state.fetch_and(!GATED, Ordering::Release);
     }
 }
 
@@ -441,16 +442,17 @@ impl Subscriber for Fastlane {
             return;
         }
         if let Some(frame) = frames.frame(self.outbox.serializer()) {
-            if !self.open.load(Ordering::Acquire) {
+            let state = self.state.load(Ordering::Acquire);
+            if state & OPEN == 0 {
                 // Re-checked under the lock: `open` may have run meanwhile.
                 if let Some(held) = self.held.lock().as_mut() {
-                    let gated = self.gated.load(Ordering::Acquire)
-                        && self.gate.lock().as_ref().is_some_and(|g| g.holds(&broadcast.event));
+                    let gated =
+                        state & GATED != 0 && self.gate.lock().as_ref().is_some_and(|g| g.holds(&broadcast.event));
                     held.push((gated, frame.clone()));
                     return;
                 }
             }
-            if self.gate_frame(&broadcast.event, frame) {
+            if state & GATED != 0 && self.gate_frame(&broadcast.event, frame) {
                 return;
             }
             self.outbox.push_frame(frame.clone());
